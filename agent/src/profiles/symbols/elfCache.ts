@@ -1,0 +1,132 @@
+// User-space symbol tables, read once per binary through the native addon and shared by every
+// process that maps it. Keyed by build id (falling back to device:inode), bounded by symbol count.
+import fs from 'node:fs';
+import path from 'node:path';
+import { native, type ElfLoad } from '../../bpf/native';
+
+export interface ElfEntry {
+  buildId: string | null;
+  loads: ElfLoad[];
+  starts: Float64Array;
+  sizes: Float64Array;
+  names: string[];
+  /** where the symbols came from (the binary, or a separate debug file) */
+  source: string;
+}
+
+const DEBUG_ROOT = '/usr/lib/debug';
+
+export class ElfCache {
+  private readonly byFile = new Map<string, { at: number; entry: Promise<ElfEntry | null> }>();
+  private readonly byBuildId = new Map<string, ElfEntry>();
+  private symbolCount = 0;
+
+  constructor(
+    private readonly maxSymbols = 4_000_000,
+    private readonly fileKeyTtlMs = 10 * 60_000,
+  ) {}
+
+  /**
+   * Symbols of the file identified by fileKey (device:inode), opened through the first readable
+   * candidate path (e.g. /proc/PID/map_files/…, which also reaches deleted files and other mount
+   * namespaces). Resolves to null when no candidate can be read.
+   */
+  get(fileKey: string, candidates: string[]): Promise<ElfEntry | null> {
+    const hit = this.byFile.get(fileKey);
+    if (hit && Date.now() - hit.at < this.fileKeyTtlMs) return hit.entry;
+    const entry = this.load(candidates);
+    this.byFile.set(fileKey, { at: Date.now(), entry });
+    return entry;
+  }
+
+  private async load(candidates: string[]): Promise<ElfEntry | null> {
+    for (const p of candidates) {
+      let elf;
+      try {
+        elf = await native().readElfSymbolsAsync(p);
+      } catch {
+        continue;
+      }
+      if (elf.buildId) {
+        const known = this.byBuildId.get(elf.buildId);
+        if (known) {
+          this.byBuildId.delete(elf.buildId); // refresh LRU position
+          this.byBuildId.set(elf.buildId, known);
+          return known;
+        }
+      }
+      let entry: ElfEntry = {
+        buildId: elf.buildId,
+        loads: elf.loads,
+        starts: elf.symbols.start,
+        sizes: elf.symbols.size,
+        names: elf.symbols.names,
+        source: p,
+      };
+      // Stripped binary: a separate debug file (Debian *-dbgsym packages) may have the full .symtab.
+      const dbg = elf.buildId ? debugFileFor(elf.buildId) : null;
+      if (dbg) {
+        try {
+          const d = await native().readElfSymbolsAsync(dbg);
+          if (d.symbols.names.length > entry.names.length) {
+            entry = { ...entry, starts: d.symbols.start, sizes: d.symbols.size, names: d.symbols.names, source: dbg };
+          }
+        } catch {
+          /* keep the binary's own symbols */
+        }
+      }
+      if (entry.buildId) this.remember(entry);
+      return entry;
+    }
+    return null;
+  }
+
+  private remember(e: ElfEntry): void {
+    this.byBuildId.set(e.buildId!, e);
+    this.symbolCount += e.names.length;
+    for (const [id, old] of this.byBuildId) {
+      if (this.symbolCount <= this.maxSymbols || old === e) break;
+      this.byBuildId.delete(id);
+      this.symbolCount -= old.names.length;
+    }
+  }
+
+  get stats(): { binaries: number; symbols: number } {
+    return { binaries: this.byBuildId.size, symbols: this.symbolCount };
+  }
+}
+
+export function debugFileFor(buildId: string): string | null {
+  if (buildId.length < 3) return null;
+  const p = path.join(DEBUG_ROOT, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`);
+  return fs.existsSync(p) ? p : null;
+}
+
+/** ELF virtual address of a file offset, through the PT_LOAD segment that maps it. */
+export function fileOffsetToVaddr(loads: ElfLoad[], fileOffset: number): number | null {
+  let best: ElfLoad | null = null;
+  for (const l of loads) {
+    if (fileOffset >= l.offset && fileOffset < l.offset + Math.max(l.filesz, 1)) {
+      if (!best || (l.executable && !best.executable)) best = l;
+    }
+  }
+  return best ? fileOffset - best.offset + best.vaddr : null;
+}
+
+export function lookupSymbol(e: ElfEntry, vaddr: number): string | null {
+  const s = e.starts;
+  let lo = 0;
+  let hi = s.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (s[mid]! <= vaddr) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (ans < 0) return null;
+  const size = e.sizes[ans]!;
+  if (size > 0 && vaddr >= s[ans]! + size) return null;
+  return e.names[ans]!;
+}
