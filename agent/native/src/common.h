@@ -33,6 +33,10 @@ struct Closeable {
 
 struct ObjectState {
   bpf_object *obj = nullptr;
+  // Our own shared mappings of loaded .bss/.data maps: libbpf < 1.2 keeps only a private copy after
+  // bpf_object__load (it remaps just for skeletons), so writes through it would never reach the kernel.
+  std::vector<std::pair<void *, size_t>> mmaps;
+  std::vector<std::pair<bpf_map *, void *>> live;
   bool loaded = false;
   std::string path;
   std::vector<std::weak_ptr<Closeable>> children;

@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,6 +20,9 @@ void ObjectState::Close() {
   for (auto &w : children)
     if (auto c = w.lock()) c->Close();
   children.clear();
+  for (auto &m : mmaps) munmap(m.first, m.second);
+  mmaps.clear();
+  live.clear();
   if (obj) {
     bpf_object__close(obj);
     obj = nullptr;
@@ -155,6 +159,26 @@ bool FindVar(bpf_object *obj, const std::string &name, VarLoc *out) {
   }
   return false;
 }
+// Memory that the loaded programs see for an internal map (.bss/.data/.rodata), mapped once.
+void *LiveData(ObjectState *st, bpf_map *m, bool writable, int *err) {
+  for (auto &l : st->live)
+    if (l.first == m) return l.second;
+  *err = 0;
+  if (!(bpf_map__map_flags(m) & BPF_F_MMAPABLE)) {
+    *err = EOPNOTSUPP;
+    return nullptr;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  size_t sz = ((size_t)bpf_map__value_size(m) + page - 1) / page * page;
+  void *p = mmap(nullptr, sz, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+  if (p == MAP_FAILED) {
+    *err = errno;
+    return nullptr;
+  }
+  st->mmaps.push_back({p, sz});
+  st->live.push_back({m, p});
+  return p;
+}
 }  // namespace
 
 Napi::Value BpfObject::SetGlobal(const Napi::CallbackInfo &info) {
@@ -171,11 +195,16 @@ Napi::Value BpfObject::SetGlobal(const Napi::CallbackInfo &info) {
                                          std::to_string(buf.Length()));
   if (state->loaded && (bpf_map__map_flags(loc.map) & BPF_F_RDONLY_PROG))
     throw Napi::Error::New(env, "global '" + name + "' is read-only after load (const volatile): set it before load()");
-  size_t sz = 0;
-  void *data = const_cast<void *>(bpf_map__initial_value(loc.map, &sz));
-  if (!data || loc.offset + loc.size > sz)
-    throw Napi::Error::New(env, "global '" + name + "' is not writable from user space (map not mmapable)");
-  // After load this writes the kernel's live copy through the mmaped .bss/.data.
+  void *data = nullptr;
+  if (state->loaded) {
+    int err = 0;
+    data = LiveData(state.get(), loc.map, true, &err);
+    if (!data) Throw(env, "map the live copy of global '" + name + "'", err);
+  } else {
+    size_t sz = 0;
+    data = const_cast<void *>(bpf_map__initial_value(loc.map, &sz));
+    if (!data || loc.offset + loc.size > sz) throw Napi::Error::New(env, "global '" + name + "' has no initial value to set");
+  }
   memcpy(static_cast<uint8_t *>(data) + loc.offset, buf.Data(), loc.size);
   return env.Undefined();
 }
@@ -187,9 +216,16 @@ Napi::Value BpfObject::GetGlobal(const Napi::CallbackInfo &info) {
   std::string name = info[0].As<Napi::String>();
   VarLoc loc;
   if (!FindVar(state->obj, name, &loc)) throw MakeError(env, "no global variable '" + name + "' in " + state->path, ENOENT);
-  size_t sz = 0;
-  const void *data = bpf_map__initial_value(loc.map, &sz);
-  if (!data || loc.offset + loc.size > sz) throw Napi::Error::New(env, "global '" + name + "' is not readable");
+  const void *data = nullptr;
+  if (state->loaded) {
+    int err = 0;
+    data = LiveData(state.get(), loc.map, !(bpf_map__map_flags(loc.map) & BPF_F_RDONLY_PROG), &err);
+    if (!data) Throw(env, "map the live copy of global '" + name + "'", err);
+  } else {
+    size_t sz = 0;
+    data = bpf_map__initial_value(loc.map, &sz);
+    if (!data || loc.offset + loc.size > sz) throw Napi::Error::New(env, "global '" + name + "' is not readable");
+  }
   return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(data) + loc.offset, loc.size);
 }
 
