@@ -73,7 +73,8 @@ export class Symbolizer {
       }
       const user: SymbolFrame[] = [];
       const view = views.get(s.pid);
-      for (let i = s.ustack.length - 1; i >= 0; i--) {
+      const depth = view?.maps ? plausibleDepth(view.maps, s.ustack) : s.ustack.length;
+      for (let i = depth - 1; i >= 0; i--) {
         user.push(this.userFrame(s.pid, view, Number(s.ustack[i]!)));
       }
       return { ...s, kernel, user };
@@ -163,4 +164,18 @@ export class Symbolizer {
     }
     return null;
   }
+}
+
+/**
+ * How many user frames (innermost first) are believable. Frame-pointer unwinding through code built
+ * without frame pointers walks into data: the first "return address" outside executable memory ends
+ * the real chain, and everything from there on is noise ([heap];[heap];…), so it is cut.
+ */
+export function plausibleDepth(maps: Mapping[], ustack: bigint[]): number {
+  for (let i = 0; i < ustack.length; i++) {
+    const m = findMapping(maps, Number(ustack[i]!));
+    if (m && m.perms[2] !== 'x') return i;
+    if (!m && i > 0) return i;
+  }
+  return ustack.length;
 }
