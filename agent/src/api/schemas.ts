@@ -3,7 +3,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EventSchema, TracerTypeSchema, ContainerRefSchema } from '../events/event';
 
-export { EventSchema, TracerTypeSchema, ContainerRefSchema };
+export { EventSchema, TracerTypeSchema, ContainerRefSchema, TRACER_TYPES, FlamegraphRefSchema, TriggerSchema } from '../events/event';
+export type { AutotracingEvent, ContainerRef, Trigger, FlamegraphRef, TracerType, EventStatus } from '../events/event';
 
 export const ErrorBodySchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),
