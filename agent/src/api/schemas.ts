@@ -1,7 +1,7 @@
 // HTTP API schemas (DESIGN.md "HTTP API"). Fastify validates requests against them, and the Grafana
 // datasource backend imports the same types, so the wire format has exactly one definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { EventSchema, TracerTypeSchema, ContainerRefSchema } from '../events/event';
+import { EventSchema, TracerTypeSchema } from '../events/event';
 
 export { EventSchema, TracerTypeSchema, ContainerRefSchema, TRACER_TYPES, FlamegraphRefSchema, TriggerSchema } from '../events/event';
 export type { AutotracingEvent, ContainerRef, Trigger, FlamegraphRef, TracerType, EventStatus } from '../events/event';
