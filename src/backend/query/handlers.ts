@@ -1,0 +1,280 @@
+// QueryData: one handler per query type. Each returns frames or throws QueryError; runQueries turns
+// every DataQuery into a DataResponse (never a thrown gRPC error).
+import { TRACER_TYPES, type AutotracingEvent, type FlamegraphRef, type TracerType } from '../../../agent/src/events/event';
+import type { NestedFlamegraph } from '../../../agent/src/api/schemas';
+import { AgentError } from '../agents/client';
+import { fanOut, type AgentFailure } from '../agents/fanout';
+import { EVIDENCE_TYPE, dstateRows, ioRows, memoryContainerRows, memoryRows } from '../evidence/shapes';
+import { FlamegraphShapeError, addRows, mergeGraphs, nestedToRows, treeToRows, type FlameNode } from '../flamegraph/nested';
+import { frameToArrow } from '../frames/arrow';
+import type { Frame } from '../frames/frame';
+import type { DatasourceInstance } from '../instance';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { DataQuery, DataResponse } from '../plugin/messages';
+import { SettingsError } from '../settings';
+import { ensureSomeAnswered, findEvent, gatherCounts, gatherEvents, type EventWithAgent } from './fetch';
+import {
+  countsFrames,
+  dstateFrame,
+  eventsFrame,
+  flamegraphFrame,
+  ioFrame,
+  memoryFrames,
+  mergeCounts,
+  noteFailures,
+} from './frames';
+import { QueryError, parseQuery, type ParsedQuery } from './parse';
+
+export const DEFAULT_EVENTS_LIMIT = 500;
+export const DEFAULT_EVIDENCE_EVENTS = 20;
+export const DEFAULT_MERGE_EVENTS = 100;
+export const MAX_MERGE_EVENTS = 500;
+/** Grafana's own cap on points per series. */
+const MAX_BUCKETS = 11_000;
+
+interface Ctx {
+  inst: DatasourceInstance;
+  signal?: AbortSignal;
+  log: Logger;
+}
+
+/** Bucket width for counts: the panel's interval, enough to stay under maxDataPoints, whole seconds. */
+export function countsStep(q: Pick<ParsedQuery, 'from' | 'to' | 'intervalMs' | 'maxDataPoints'>): number {
+  const range = Math.max(q.to - q.from, 1);
+  let step = Math.max(q.intervalMs, 1000);
+  if (q.maxDataPoints > 0) step = Math.max(step, Math.ceil(range / q.maxDataPoints));
+  step = Math.max(step, Math.ceil(range / MAX_BUCKETS));
+  return Math.ceil(step / 1000) * 1000;
+}
+
+async function eventsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
+  const g = await gatherEvents(
+    ctx.inst,
+    { from: q.from, to: q.to, types: q.types, hosts: q.hosts, container: q.container, limit: q.limit ?? DEFAULT_EVENTS_LIMIT },
+    ctx.signal,
+  );
+  ensureSomeAnswered(g);
+  const frames = [eventsFrame(q.refId, q.eventId ? g.items.filter((r) => r.event.id === q.eventId) : g.items)];
+  noteFailures(frames, g.failed, g.agentsAsked);
+  return frames;
+}
+
+async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
+  const stepMs = countsStep(q);
+  const g = await gatherCounts(ctx.inst, { from: q.from, to: q.to, stepMs, by: q.by, types: q.types, hosts: q.hosts, container: q.container }, ctx.signal);
+  ensureSomeAnswered(g);
+  const merged = mergeCounts(g.items, {
+    by: q.by,
+    types: q.types.length > 0 ? q.types : TRACER_TYPES,
+    container: q.container,
+    zeroFill: true,
+  });
+  const frames = countsFrames(q.refId, merged, stepMs);
+  noteFailures(frames, g.failed, g.agentsAsked);
+  return frames;
+}
+
+function flamegraphRefs(e: AutotracingEvent): FlamegraphRef[] {
+  const refs = (e.data as { flamegraphs?: unknown }).flamegraphs;
+  if (!Array.isArray(refs)) return [];
+  return refs.filter((r): r is FlamegraphRef => r !== null && typeof r === 'object' && typeof (r as FlamegraphRef).name === 'string');
+}
+
+/** The profile to merge: the one asked for, else "cpu" when present, else the most common name. */
+export function chooseProfile(events: readonly AutotracingEvent[], wanted: string | null): string | null {
+  if (wanted) return wanted;
+  const counts = new Map<string, number>();
+  for (const e of events) for (const r of flamegraphRefs(e)) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
+  if (counts.size === 0) return null;
+  if (counts.has('cpu')) return 'cpu';
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
+}
+
+async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
+  if (q.eventId) {
+    const found = await findEvent(ctx.inst, q.eventId, ctx.signal);
+    const profile = q.profile ?? undefined;
+    let nested: NestedFlamegraph;
+    try {
+      nested = await found.client.nestedFlamegraph(q.eventId, profile, { signal: ctx.signal });
+    } catch (e) {
+      if (e instanceof AgentError && e.kind === 'not_found') {
+        throw new QueryError(`event ${q.eventId} has no flame graph${profile ? ` named ${profile}` : ''}`, 404);
+      }
+      throw e;
+    }
+    // validate the structure (throws on a malformed graph) but keep the agent's own row order
+    try {
+      addRows({ label: 'all', kind: 'root', value: 0, self: 0, children: new Map() } as FlameNode, nestedToRows(nested));
+    } catch (e) {
+      if (e instanceof FlamegraphShapeError) throw new QueryError(`${found.client.name}: malformed flame graph: ${e.message}`, 502);
+      throw e;
+    }
+    const frames = [
+      flamegraphFrame(q.refId, nestedToRows(nested), nested.unit, {
+        eventId: found.event.id,
+        host: found.event.host,
+        type: found.event.type,
+        profile: profile ?? nested.name,
+        total: nested.total,
+        agent: found.client.name,
+      }),
+    ];
+    return frames;
+  }
+
+  // Merged over the time range and filters, across events and agents.
+  const limit = Math.min(q.limit ?? DEFAULT_MERGE_EVENTS, MAX_MERGE_EVENTS);
+  const g = await gatherEvents(
+    ctx.inst,
+    { from: q.from, to: q.to, types: q.types, hosts: q.hosts, container: q.container, limit: Math.max(limit * 4, 200) },
+    ctx.signal,
+  );
+  ensureSomeAnswered(g);
+  const withGraphs = g.items.filter((r) => flamegraphRefs(r.event).length > 0);
+  const profile = chooseProfile(
+    withGraphs.map((r) => r.event),
+    q.profile,
+  );
+  const chosen = profile ? withGraphs.filter((r) => flamegraphRefs(r.event).some((f) => f.name === profile)).slice(0, limit) : [];
+  const set = await ctx.inst.agents();
+  const byName = new Map(set.clients.map((c) => [c.name, c]));
+  const targets = chosen
+    .map((r) => ({ name: r.agent, url: byName.get(r.agent)?.config.url ?? '', item: r }))
+    .filter((t) => byName.has(t.name));
+  const res = await fanOut(targets, (t, sig) => byName.get(t.name)!.nestedFlamegraph(t.item.event.id, profile ?? undefined, { signal: sig }), {
+    semaphore: ctx.inst.semaphore,
+    timeoutMs: ctx.inst.settings.timeoutMs,
+    signal: ctx.signal,
+  });
+  // keep the majority unit (profiles of one name should share it), note the rest
+  const unitCount = new Map<string, number>();
+  for (const r of res.ok) unitCount.set(r.value.unit, (unitCount.get(r.value.unit) ?? 0) + 1);
+  const unit = [...unitCount.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'samples';
+  const failed: AgentFailure[] = [...g.failed];
+  const perAgentFail = new Map<string, { url: string; n: number; reason: string }>();
+  for (const f of res.failed) {
+    const cur = perAgentFail.get(f.agent) ?? { url: f.url, n: 0, reason: f.reason };
+    cur.n++;
+    perAgentFail.set(f.agent, cur);
+  }
+  for (const [agent, f] of perAgentFail) failed.push({ agent, url: f.url, kind: 'flamegraph', reason: `${f.n} flame graph(s) not fetched: ${f.reason}` });
+  const usable = res.ok.filter((r) => r.value.unit === unit).map((r) => r.value);
+  const skipped = res.ok.length - usable.length;
+  let rows;
+  try {
+    rows = treeToRows(mergeGraphs(usable).root);
+  } catch (e) {
+    if (e instanceof FlamegraphShapeError) throw new QueryError(`malformed flame graph from an agent: ${e.message}`, 502);
+    throw e;
+  }
+  const agents = [...new Set(chosen.map((r) => r.agent))];
+  const frames = [
+    flamegraphFrame(q.refId, rows, unit, {
+      merged: true,
+      profile,
+      events: usable.length,
+      agents,
+      eventIds: chosen.map((r) => r.event.id).slice(0, 50),
+    }),
+  ];
+  noteFailures(frames, failed, g.agentsAsked);
+  if (skipped > 0) {
+    frames[0]!.meta!.notices = [
+      ...(frames[0]!.meta!.notices ?? []),
+      { severity: 'info', text: `${skipped} flame graph(s) in another unit than ${unit} were left out of the merge` },
+    ];
+  }
+  if (chosen.length === 0) {
+    frames[0]!.meta!.notices = [...(frames[0]!.meta!.notices ?? []), { severity: 'info', text: 'no captures with a flame graph in this time range' }];
+  }
+  return frames;
+}
+
+async function evidenceEvents(q: ParsedQuery, type: TracerType, ctx: Ctx): Promise<{ rows: EventWithAgent[]; failed: AgentFailure[]; asked: number }> {
+  if (q.eventId) {
+    const found = await findEvent(ctx.inst, q.eventId, ctx.signal);
+    if (found.event.type !== type) {
+      throw new QueryError(`event ${q.eventId} is a ${found.event.type} capture; ${q.queryType} needs a ${type} capture`, 400);
+    }
+    return { rows: [{ agent: found.client.name, event: found.event }], failed: [], asked: 1 };
+  }
+  const g = await gatherEvents(
+    ctx.inst,
+    { from: q.from, to: q.to, types: [type], hosts: q.hosts, container: q.container, limit: q.limit ?? DEFAULT_EVIDENCE_EVENTS },
+    ctx.signal,
+  );
+  ensureSomeAnswered(g);
+  return { rows: g.items, failed: g.failed, asked: g.agentsAsked };
+}
+
+async function dstateQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
+  const ev = await evidenceEvents(q, EVIDENCE_TYPE.dstate, ctx);
+  const rows = ev.rows.flatMap(({ event }) => dstateRows(event).map((row) => ({ event, row })));
+  const frames = [dstateFrame(q.refId, rows)];
+  noteFailures(frames, ev.failed, ev.asked);
+  return frames;
+}
+
+async function memoryQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
+  const ev = await evidenceEvents(q, EVIDENCE_TYPE.memory, ctx);
+  const procs = ev.rows.flatMap(({ event }) => memoryRows(event).map((row) => ({ event, row })));
+  const containers = ev.rows.flatMap(({ event }) => memoryContainerRows(event).map((row) => ({ event, row })));
+  const frames = memoryFrames(q.refId, procs, containers);
+  noteFailures(frames, ev.failed, ev.asked);
+  return frames;
+}
+
+async function ioQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
+  const ev = await evidenceEvents(q, EVIDENCE_TYPE.io, ctx);
+  const rows = ev.rows.flatMap(({ event }) => ioRows(event).map((row) => ({ event, row })));
+  const frames = [ioFrame(q.refId, rows)];
+  noteFailures(frames, ev.failed, ev.asked);
+  return frames;
+}
+
+const HANDLERS: Record<ParsedQuery['queryType'], (q: ParsedQuery, ctx: Ctx) => Promise<Frame[]>> = {
+  events: eventsQuery,
+  counts: countsQuery,
+  flamegraph: flamegraphQuery,
+  dstate: dstateQuery,
+  memory: memoryQuery,
+  io: ioQuery,
+};
+
+export function errorResponse(err: unknown): DataResponse {
+  if (err instanceof SettingsError) return { frames: [], error: `datasource settings: ${err.message}`, status: 400, errorSource: 'downstream' };
+  if (err instanceof QueryError) return { frames: [], error: err.message, status: err.status, errorSource: err.source };
+  if (err instanceof AgentError) {
+    const status = err.kind === 'timeout' ? 504 : err.kind === 'not_found' ? 404 : 502;
+    return { frames: [], error: err.message, status, errorSource: 'downstream' };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { frames: [], error: `internal error: ${message}`, status: 500, errorSource: 'plugin' };
+}
+
+/** Runs one DataQuery to a DataResponse; never throws. */
+export async function runQuery(
+  dq: DataQuery,
+  getInstance: () => DatasourceInstance,
+  ctx: { signal?: AbortSignal; log: Logger; metrics?: Metrics },
+): Promise<DataResponse> {
+  const started = process.hrtime.bigint();
+  let queryType = dq.queryType || 'unknown';
+  let response: DataResponse;
+  try {
+    const q = parseQuery(dq);
+    queryType = q.queryType;
+    const inst = getInstance();
+    const frames = await HANDLERS[q.queryType](q, { inst, signal: ctx.signal, log: ctx.log });
+    response = { frames: frames.map(frameToArrow), status: 200 };
+  } catch (err) {
+    response = errorResponse(err);
+    const level = (response.status ?? 500) >= 500 ? 'warn' : 'debug';
+    ctx.log[level]('query failed', { refId: dq.refId, queryType, status: response.status, error: response.error });
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  ctx.metrics?.observeQuery(queryType, response.status ?? 200, seconds);
+  return response;
+}
