@@ -100,9 +100,10 @@ export function layoutFromMounts(mounts: MountEntry[], root = '/', unifiedContro
       if (!unified || (unified.mountRoot !== '/' && m.root === '/')) unified = { mountPoint: m.mountPoint, mountRoot: m.root };
     } else if (m.fsType === 'cgroup') {
       const controllers = v1Controllers(m.options);
+      const h: V1Hierarchy = { mountPoint: m.mountPoint, mountRoot: m.root, controllers };
       for (const c of controllers) {
         const cur = v1.get(c);
-        if (!cur || (cur.mountRoot !== '/' && m.root === '/')) v1.set(c, { mountPoint: m.mountPoint, mountRoot: m.root, controllers });
+        if (!cur || (cur.mountRoot !== '/' && m.root === '/')) v1.set(c, h);
       }
     }
   }
@@ -136,7 +137,7 @@ export function detectCgroupLayout(root = '/', opts: DetectOptions = {}): Cgroup
 
 /** A path inside a hierarchy → directory, given where the hierarchy is mounted. null if outside the mount. */
 function underMount(root: string, mountPoint: string, mountRoot: string, cgroupPath: string): string | null {
-  let rel = cgroupPath.startsWith('/') ? cgroupPath : `/${cgroupPath}`;
+  let rel = `/${cgroupPath.split('/').filter(Boolean).join('/')}`;
   if (mountRoot !== '/') {
     if (rel === mountRoot) rel = '/';
     else if (rel.startsWith(`${mountRoot}/`)) rel = rel.slice(mountRoot.length);
