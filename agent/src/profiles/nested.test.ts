@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
 import { NestedFlamegraphSchema } from '../api/schemas';
 import { Profile, compareFrames, type Frame, type FrameKind } from './model';
-import { OTHER_LABEL, fromNestedRows, grafanaUnit, toDiffFlamegraph, toDiffRows, toNestedFlamegraph, toNestedRows, type NestedRows } from './nested';
+import { OTHER_LABEL, fromNestedRows, grafanaUnit, toDiffFlamegraph, toDiffRows, toNestedFlamegraph, toNestedRows, type DiffRows, type NestedRows } from './nested';
 import { syntheticProfile } from './synthetic';
 
 const u = (name: string, module?: string): Frame => (module === undefined ? { name, kind: 'user' } : { name, kind: 'user', module });
@@ -25,9 +25,9 @@ function sample(): Profile {
  * most one (pre-order); value = self + sum(children values) for `valueKey`/`selfKey`; siblings sorted.
  * Returns the parent index of each row.
  */
-function checkRows(rows: NestedRows & Record<string, unknown>, valueKey = 'value', selfKey = 'self'): number[] {
-  const value = rows[valueKey] as number[];
-  const self = rows[selfKey] as number[];
+function checkRows(rows: NestedRows | DiffRows, valueKey: 'value' | 'valueRight' = 'value', selfKey: 'self' | 'selfRight' = 'self'): number[] {
+  const value = valueKey === 'value' ? rows.value : (rows as DiffRows).valueRight;
+  const self = selfKey === 'self' ? rows.self : (rows as DiffRows).selfRight;
   const n = rows.label.length;
   assert.equal(rows.label[0], 'all');
   assert.equal(rows.level[0], 0);
