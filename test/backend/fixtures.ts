@@ -1,0 +1,213 @@
+// Fixture data for the fixture agents (test/backend/fixtureAgent.ts): events of every tracer type,
+// typed with the shared wire schemas, with evidence in the data shapes src/backend/evidence/shapes.ts
+// documents, and flame graphs given as folded stacks (turned into nested-set rows here, independently
+// of the backend's own flame-graph code, so merge results can be checked against them).
+import type { AutotracingEvent, NestedFlamegraph, TracerType } from '../../agent/src/api/schemas';
+
+export type Folded = Record<string, number>; // "a;b;c" → samples
+
+/** Folded stacks → nested-set rows, root "all", children sorted by label (reference implementation). */
+export function foldedToNested(folded: Folded, name = 'cpu', unit: NestedFlamegraph['unit'] = 'samples'): NestedFlamegraph {
+  interface N {
+    children: Map<string, N>;
+    value: number;
+    self: number;
+  }
+  const root: N = { children: new Map(), value: 0, self: 0 };
+  for (const [stack, count] of Object.entries(folded)) {
+    let node = root;
+    node.value += count;
+    for (const frame of stack.split(';')) {
+      let child = node.children.get(frame);
+      if (!child) {
+        child = { children: new Map(), value: 0, self: 0 };
+        node.children.set(frame, child);
+      }
+      child.value += count;
+      node = child;
+    }
+    node.self += count;
+  }
+  const rows: NestedFlamegraph['rows'] = { label: [], level: [], value: [], self: [], kind: [] };
+  const walk = (label: string, n: N, level: number): void => {
+    rows.label.push(label);
+    rows.level.push(level);
+    rows.value.push(n.value);
+    rows.self.push(n.self);
+    rows.kind.push(level === 0 ? 'root' : label.startsWith('k:') ? 'kernel' : 'user');
+    for (const k of [...n.children.keys()].sort()) walk(k, n.children.get(k)!, level + 1);
+  };
+  walk('all', root, 0);
+  return { name, unit, total: root.value, rows };
+}
+
+export function sumFolded(...all: Folded[]): Folded {
+  const out: Folded = {};
+  for (const f of all) for (const [k, v] of Object.entries(f)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export interface FixtureEvent {
+  event: AutotracingEvent;
+  /** profile name → folded stacks */
+  profiles: Record<string, { unit: NestedFlamegraph['unit']; folded: Folded }>;
+}
+
+let seq = 0;
+/** ULID-like, sortable by time: 10 chars of time + 16 of sequence. */
+export function fixtureId(time: number): string {
+  seq++;
+  return `${time.toString(36).toUpperCase().padStart(10, '0')}${seq.toString(36).toUpperCase().padStart(16, '0')}`;
+}
+
+const WEB = {
+  id: 'c0ffee0000000000000000000000000000000000000000000000000000000001',
+  name: 'web-1',
+  runtime: 'docker',
+  pod: null,
+  namespace: null,
+  qos: null,
+  cgroup: '/system.slice/docker-c0ffee.scope',
+};
+
+export const CPU_A: Folded = {
+  'k:entry_SYSCALL_64;k:do_syscall_64;k:__x64_sys_write;k:vfs_write': 40,
+  'main;serve;k:entry_SYSCALL_64;k:do_syscall_64': 25,
+  'main;serve;parse': 20,
+  'main;gc': 15,
+};
+export const CPU_B: Folded = {
+  'main;serve;parse': 30,
+  'main;serve;render': 10,
+  'k:entry_SYSCALL_64;k:do_syscall_64;k:__x64_sys_read': 5,
+};
+export const CPU_C: Folded = {
+  'spin;hot_loop': 50,
+  'main;serve;parse': 7,
+};
+export const OFFCPU: Folded = { 'k:io_schedule;k:blk_mq_get_tag;k:__submit_bio': 1_500_000_000 };
+
+function base(type: TracerType, host: string, time: number, summary: string, extra: Partial<AutotracingEvent> = {}): AutotracingEvent {
+  return {
+    id: fixtureId(time),
+    type,
+    host,
+    time,
+    timeEnd: time + 10_000,
+    container: null,
+    trigger: { metric: `${type}.metric`, value: 60, threshold: 45, baseline: 10, delta: 50, reason: `${type} went from 10 to 60 (threshold 45)` },
+    summary,
+    status: 'complete',
+    data: {},
+    ...extra,
+  };
+}
+
+function flamegraphRef(name: string, unit: NestedFlamegraph['unit'], folded: Folded): Record<string, unknown> {
+  return {
+    name,
+    title: `${name} profile`,
+    unit,
+    total: Object.values(folded).reduce((a, b) => a + b, 0),
+    stacks: Object.keys(folded).length,
+  };
+}
+
+/** Events for one host over [now-50min, now-5min]. */
+export function hostEvents(host: string, now: number, variant: 'a' | 'b'): FixtureEvent[] {
+  const t = (minAgo: number): number => now - minAgo * 60_000;
+  const out: FixtureEvent[] = [];
+  const cpu = variant === 'a' ? CPU_A : CPU_B;
+  out.push({
+    event: base('cpusys', host, t(50), `sys CPU 60% on ${host}`, { data: { flamegraphs: [flamegraphRef('cpu', 'samples', cpu)] } }),
+    profiles: { cpu: { unit: 'samples', folded: cpu } },
+  });
+  out.push({
+    event: base('cpusys', host, t(20), `sys CPU 70% on ${host}`, { data: { flamegraphs: [flamegraphRef('cpu', 'samples', CPU_C)] } }),
+    profiles: { cpu: { unit: 'samples', folded: CPU_C } },
+  });
+  out.push({
+    event: base('cpuidle', host, t(40), 'container web-1 CPU 95% of its quota', {
+      container: WEB,
+      data: { flamegraphs: [flamegraphRef('cpu', 'samples', CPU_B)] },
+    }),
+    profiles: { cpu: { unit: 'samples', folded: CPU_B } },
+  });
+  out.push({
+    event: base('dload', host, t(30), 'D-load 7.2 in web-1', {
+      container: WEB,
+      data: {
+        knownIssue: null,
+        tasks: [
+          { pid: 101, tid: 101, comm: 'vfork-parent', cmdline: ['./dgen', '--vfork'], state: 'D', wchan: 'do_wait', blockedMs: 1200, stack: ['do_wait', 'kernel_wait4', '__do_sys_wait4'] },
+          { pid: 102, tid: 102, comm: 'vfork-parent', cmdline: './dgen --vfork', state: 'D', wchan: 'do_wait', blockedMs: 900, stack: ['do_wait', 'kernel_wait4', '__do_sys_wait4'] },
+          { pid: 103, tid: 104, comm: 'flusher', cmdline: '', state: 'D', wchan: 'io_schedule', blockedNs: 5e8, stack: ['io_schedule', 'blk_mq_get_tag'], container: { ...WEB, name: 'db-1', id: 'db' } },
+        ],
+        flamegraphs: [flamegraphRef('offcpu', 'nanoseconds', OFFCPU)],
+      },
+    }),
+    profiles: { offcpu: { unit: 'nanoseconds', folded: OFFCPU } },
+  });
+  out.push({
+    event: base('memburst', host, t(25), 'anon memory +3 GiB in 4 s', {
+      data: {
+        growers: [
+          { pid: 201, comm: 'grower', cmdline: './grow 3G', container: WEB, rssBytes: 3.2e9, growthBytes: 3.0e9 },
+          { pid: 202, comm: 'steady', cmdline: './steady', rssBytes: 8e9, growthBytes: 1e6 },
+        ],
+        containers: [{ container: 'web-1', usageBytes: 3.5e9, growthBytes: 3.0e9 }],
+      },
+    }),
+    profiles: {},
+  });
+  out.push({
+    event: base('iotracing', host, t(10), 'loop0 await 180 ms', {
+      data: {
+        device: 'loop0',
+        processes: [
+          {
+            pid: 301,
+            comm: 'fio',
+            container: WEB,
+            readBps: 1e6,
+            writeBps: 5e7,
+            files: [
+              { path: '/mnt/test/file1', device: 'loop0', inode: 12, direct: true, readBps: 0, writeBps: 4e7, q2cUs: 900, d2cUs: 850, maxQ2cUs: 180000, maxD2cUs: 170000 },
+              { path: '/mnt/test/file2', device: 'loop0', inode: 13, direct: false, readBps: 1e6, writeBps: 1e7, q2cUs: 300, d2cUs: 280, maxQ2cUs: 9000, maxD2cUs: 8000 },
+            ],
+          },
+          { pid: 0, comm: 'kworker/u8:1', writeback: true, writeBps: 2e6, files: [] },
+        ],
+      },
+    }),
+    profiles: {},
+  });
+  return out;
+}
+
+/** Huatuo-style evidence (snake_case), to show the mapping accepts it too. */
+export function huatuoStyleEvents(host: string, now: number): FixtureEvent[] {
+  return [
+    {
+      event: base('memburst', host, now - 60_000, 'huatuo memburst', {
+        data: { top_memory_usage: [{ pid: 9, process_name: 'java', memory_size: 123456 }] },
+      }),
+      profiles: {},
+    },
+    {
+      event: base('dload', host, now - 120_000, 'huatuo dload', { data: { stack: 'io_schedule\nblk_mq_get_tag', known_issue: 'blk-mq tag starvation' } }),
+      profiles: {},
+    },
+    {
+      event: base('iotracing', host, now - 180_000, 'huatuo io', {
+        data: {
+          reason_snapshot: { device: 'sda' },
+          process_file_io_stats: [
+            { pid: 7, comm: 'mysqld', container_hostname: 'db-0', fs_read_bps: 10, fs_write_bps: 20, total_files: [{ path: '/var/lib/mysql/ibdata1', dev: 'sda', inode: 5, is_direct: 1, fs_read_bps: 10, fs_write_bps: 20, q2c_us: 100, d2c_us: 90, max_q2c_us: 1000, max_d2c_us: 900 }] },
+          ],
+        },
+      }),
+      profiles: {},
+    },
+  ];
+}

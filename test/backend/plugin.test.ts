@@ -1,0 +1,452 @@
+// The datasource backend executable, driven the way Grafana drives it (see grafanaHost.ts), against
+// FIXTURE AGENTS (small HTTP servers in this process implementing the documented agent routes over
+// fixture data; fixtureAgent.ts). A later step runs the same checks against real agent daemons.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import type { AutotracingEvent } from '../../agent/src/api/schemas';
+import { decodeFrame, type DecodedFrame } from './decodeFrame';
+import { FixtureAgent, deadPort } from './fixtureAgent';
+import { CPU_A, CPU_B, CPU_C, foldedToNested, hostEvents, sumFolded } from './fixtures';
+import { GRAFANA_ENV, PluginProcess, dataQuery, dsSettings, ensureExecutable } from './grafanaHost';
+
+const TOKEN = 'fixture-token-1';
+const now = Date.now();
+const FROM = now - 3_600_000;
+const TO = now;
+
+let exe: string;
+let plugin: PluginProcess;
+let agentA: FixtureAgent;
+let agentB: FixtureAgent;
+let downUrl: string;
+
+function ds(extra: Parameters<typeof dsSettings>[0] = {}) {
+  return dsSettings({
+    agents: [
+      { name: 'agent-a', url: agentA.url },
+      { name: 'agent-b', url: agentB.url },
+    ],
+    token: TOKEN,
+    timeoutMs: 2000,
+    ...extra,
+  });
+}
+
+function frames(resp: { frames: Uint8Array[] }): DecodedFrame[] {
+  return resp.frames.map(decodeFrame);
+}
+
+before(async () => {
+  exe = await ensureExecutable();
+  agentA = await new FixtureAgent({ host: 'host-a', token: TOKEN, events: hostEvents('host-a', now, 'a'), version: '0.1.0' }).start();
+  agentB = await new FixtureAgent({ host: 'host-b', token: TOKEN, events: hostEvents('host-b', now, 'b'), version: '0.1.0' }).start();
+  downUrl = `http://127.0.0.1:${await deadPort()}`;
+  plugin = await PluginProcess.start(exe);
+});
+
+after(async () => {
+  await plugin?.kill();
+  await agentA?.stop();
+  await agentB?.stop();
+});
+
+describe('start-up as Grafana does it', () => {
+  it('prints exactly the go-plugin handshake line on stdout', () => {
+    assert.match(plugin.handshakeLine, /^1\|2\|tcp\|127\.0\.0\.1:\d+\|grpc\n$/);
+    assert.equal(plugin.stdout, plugin.handshakeLine, 'nothing else on stdout');
+    const port = Number(plugin.handshake.address.split(':')[1]);
+    assert.ok(port >= 10000 && port <= 25000, `port ${port} within PLUGIN_MIN_PORT..PLUGIN_MAX_PORT`);
+  });
+
+  it('logs JSON lines with @level, @message and @timestamp on stderr', async () => {
+    await plugin.waitForLog(/plugin listening/);
+    const lines = plugin.logLines();
+    assert.ok(lines.length > 0);
+    for (const l of lines) {
+      assert.equal(typeof l['@level'], 'string');
+      assert.equal(typeof l['@message'], 'string');
+      assert.ok(!Number.isNaN(Date.parse(String(l['@timestamp']))));
+    }
+  });
+
+  it('refuses politely to run without grafana_plugin_type=datasource, with an empty environment', () => {
+    const r = spawnSync(exe, [], { env: {}, cwd: '/', encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /not meant to be executed directly/);
+  });
+
+  it('refuses a host that does not offer protocol version 2', () => {
+    const r = spawnSync(exe, [], { env: { ...GRAFANA_ENV, PLUGIN_PROTOCOL_VERSIONS: '1' }, cwd: '/', encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /PLUGIN_PROTOCOL_VERSIONS=1/);
+  });
+
+  it('answers grpc.health.v1 Check for service "plugin" with SERVING', async () => {
+    assert.equal((await plugin.health('plugin')).status, 1);
+  });
+});
+
+describe('CheckHealth', () => {
+  it('is OK when every agent is reachable and accepts the token, with versions and details', async () => {
+    const r = await plugin.checkHealth(ds());
+    assert.equal(r.status, 1, r.message);
+    assert.match(r.message, /2 agents reachable and authorised \(version 0\.1\.0\)/);
+    const details = JSON.parse(Buffer.from(r.jsonDetails).toString()) as { agents: Array<{ name: string; ok: boolean; host: string; version: string }> };
+    assert.deepEqual(
+      details.agents.map((a) => [a.name, a.ok, a.host, a.version]),
+      [
+        ['agent-a', true, 'host-a', '0.1.0'],
+        ['agent-b', true, 'host-b', '0.1.0'],
+      ],
+    );
+  });
+
+  it('is ERROR naming the agent whose token is rejected', async () => {
+    const other = await new FixtureAgent({ host: 'host-c', token: 'another-token', events: [] }).start();
+    try {
+      const r = await plugin.checkHealth(
+        ds({ uid: 'ds-badtoken', agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-c', url: other.url }] }),
+      );
+      assert.equal(r.status, 2);
+      assert.match(r.message, /1 of 2 agents failed: agent-c \(http:\/\/127\.0\.0\.1:\d+\): not authorised: token rejected \(HTTP 401/);
+      assert.doesNotMatch(r.message, /agent-a/);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('is ERROR naming an unreachable agent', async () => {
+    const r = await plugin.checkHealth(ds({ uid: 'ds-down', agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-down', url: downUrl }] }));
+    assert.equal(r.status, 2);
+    assert.match(r.message, /agent-down .*unreachable: connection refused/);
+  });
+
+  it('is ERROR with a clear message when nothing is configured or the settings are bad', async () => {
+    const none = await plugin.checkHealth(dsSettings({ uid: 'ds-empty', agents: [] }));
+    assert.equal(none.status, 2);
+    assert.match(none.message, /No agents configured/);
+    const bad = await plugin.checkHealth(dsSettings({ uid: 'ds-bad', rawJson: '{"agents":[{"name":"x","url":"ftp://h"}]}' }));
+    assert.equal(bad.status, 2);
+    assert.match(bad.message, /must be http:\/\/ or https:\/\//);
+  });
+
+  it('rebuilds the instance when the settings change (same uid, new token)', async () => {
+    const uid = 'ds-rotate';
+    const wrong = await plugin.checkHealth(ds({ uid, token: 'wrong', lastUpdatedMS: 1 }));
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.message, /agent-a .*token rejected/);
+    const right = await plugin.checkHealth(ds({ uid, token: TOKEN, lastUpdatedMS: 2 }));
+    assert.equal(right.status, 1, right.message);
+  });
+});
+
+describe('QueryData', () => {
+  it('events: one table frame, newest first, with the annotation fields and Grafana metadata', async () => {
+    const r = await plugin.queryData(ds(), [dataQuery('A', { queryType: 'events' }, FROM, TO)]);
+    const resp = r.responses.A!;
+    assert.equal(resp.error ?? '', '');
+    const [f] = frames(resp);
+    assert.ok(f);
+    assert.equal(f.refId, 'A');
+    assert.equal(f.name, 'events');
+    assert.equal(f.meta.preferredVisualisationType, 'table');
+    assert.equal(f.rows, 12, 'six events from each agent');
+    assert.equal(f.field('time').type, 'time');
+    assert.equal(f.field('timeEnd').type, 'time');
+    for (const name of ['id', 'title', 'text', 'tags', 'type', 'host', 'container', 'summary']) assert.equal(f.field(name).type, 'string', name);
+    assert.equal(f.field('value').type, 'float64');
+    const times = f.field('time').values as number[];
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    const ends = f.field('timeEnd').values as number[];
+    times.forEach((t, i) => assert.equal(ends[i], t + 10_000, 'timeEnd is the end of the capture window'));
+    const all = [...agentA.opts.events, ...agentB.opts.events].map((e) => e.event);
+    assert.deepEqual(new Set(f.field('id').values), new Set(all.map((e) => e.id)));
+    const i = (f.field('type').values as string[]).indexOf('cpuidle');
+    assert.equal(f.field('container').values[i], 'web-1');
+    assert.match(String(f.field('tags').values[i]), /^cpuidle,host-[ab],web-1$/);
+    assert.match(String(f.field('title').values[i]), /^cpuidle on host-[ab] \/ web-1$/);
+  });
+
+  it('events: filters by types, hosts and limit', async () => {
+    const r = await plugin.queryData(ds(), [
+      dataQuery('T', { queryType: 'events', types: ['dload', 'memburst'] }, FROM, TO),
+      dataQuery('H', { queryType: 'events', hosts: ['host-b'], limit: 3 }, FROM, TO),
+    ]);
+    const t = frames(r.responses.T!)[0]!;
+    assert.deepEqual(new Set(t.field('type').values), new Set(['dload', 'memburst']));
+    assert.equal(t.rows, 4);
+    const h = frames(r.responses.H!)[0]!;
+    assert.equal(h.rows, 3);
+    assert.deepEqual(new Set(h.field('host').values), new Set(['host-b']));
+  });
+
+  it('counts: timeseries-multi frames labelled by host and type, zero-filled, as an alert rule sends it', async () => {
+    const r = await plugin.queryData(ds(), [dataQuery('C', { queryType: 'counts', types: ['cpusys', 'dload'] }, FROM, TO, { intervalMS: 60_000 })], { fromAlert: true });
+    const resp = r.responses.C!;
+    assert.equal(resp.error ?? '', '', resp.error);
+    const fs = frames(resp);
+    assert.equal(fs.length, 4, 'host-a/host-b × cpusys/dload');
+    const seen: Record<string, number> = {};
+    for (const f of fs) {
+      assert.equal(f.meta.type, 'timeseries-multi');
+      assert.deepEqual(f.meta.typeVersion, [0, 1]);
+      assert.equal(f.fields.length, 2);
+      assert.equal(f.fields[0]!.type, 'time');
+      assert.equal(f.fields[1]!.type, 'float64');
+      const labels = f.fields[1]!.labels!;
+      assert.deepEqual(Object.keys(labels).sort(), ['host', 'type']);
+      const times = f.fields[0]!.values as number[];
+      assert.ok(times.length >= 60 && times.length <= 62, `${times.length} one-minute buckets in an hour`);
+      assert.ok(times.every((t, i) => i === 0 || t - times[i - 1]! === 60_000));
+      seen[`${labels.host}/${labels.type}`] = (f.fields[1]!.values as number[]).reduce((a, b) => a + b, 0);
+    }
+    assert.deepEqual(seen, { 'host-a/cpusys': 2, 'host-a/dload': 1, 'host-b/cpusys': 2, 'host-b/dload': 1 });
+  });
+
+  it('counts: by container', async () => {
+    const r = await plugin.queryData(ds(), [dataQuery('C', { queryType: 'counts', by: 'container' }, FROM, TO)]);
+    const fs = frames(r.responses.C!);
+    const labels = fs.map((f) => f.fields[1]!.labels!);
+    assert.ok(labels.every((l) => l.container === 'web-1' && (l.host === 'host-a' || l.host === 'host-b')));
+    assert.equal(fs.length, 2);
+  });
+
+  it('flamegraph for one event: nested-set frame for the flame graph visualisation', async () => {
+    const cpusys = agentA.opts.events.find((e) => e.event.type === 'cpusys')!.event;
+    const r = await plugin.queryData(ds(), [dataQuery('F', { queryType: 'flamegraph', eventId: cpusys.id }, FROM, TO)]);
+    const [f] = frames(r.responses.F!);
+    assert.ok(f, r.responses.F!.error);
+    assert.equal(f.meta.preferredVisualisationType, 'flamegraph');
+    assert.deepEqual(
+      f.fields.map((x) => [x.name, x.type]),
+      [
+        ['label', 'string'],
+        ['level', 'int64'],
+        ['value', 'float64'],
+        ['self', 'float64'],
+        ['kind', 'string'],
+      ],
+    );
+    const expected = foldedToNested(agentA.opts.events.find((e) => e.event.id === cpusys.id)!.profiles.cpu!.folded);
+    assert.deepEqual(f.field('label').values, expected.rows.label);
+    assert.deepEqual(f.field('level').values, expected.rows.level);
+    assert.deepEqual(f.field('value').values, expected.rows.value);
+    assert.deepEqual(f.field('self').values, expected.rows.self);
+    assert.equal(f.field('value').config?.unit, 'short');
+    assert.equal(f.meta.custom?.host, 'host-a');
+  });
+
+  it('flamegraph merged over the range across events and agents equals the merge of all their stacks', async () => {
+    const r = await plugin.queryData(ds(), [dataQuery('M', { queryType: 'flamegraph', types: ['cpusys', 'cpuidle'] }, FROM, TO)]);
+    const [f] = frames(r.responses.M!);
+    assert.ok(f, r.responses.M!.error);
+    // host-a: CPU_A, CPU_C, CPU_B (cpuidle); host-b: CPU_B, CPU_C, CPU_B
+    const expected = foldedToNested(sumFolded(CPU_A, CPU_C, CPU_B, CPU_B, CPU_C, CPU_B));
+    assert.deepEqual(f.field('label').values, expected.rows.label);
+    assert.deepEqual(f.field('level').values, expected.rows.level);
+    assert.deepEqual(f.field('value').values, expected.rows.value);
+    assert.deepEqual(f.field('self').values, expected.rows.self);
+    assert.equal(f.meta.custom?.events, 6);
+    assert.deepEqual(new Set(f.meta.custom?.agents as string[]), new Set(['agent-a', 'agent-b']));
+  });
+
+  it('dstate, memory and io: tables from the events evidence', async () => {
+    const r = await plugin.queryData(ds(), [
+      dataQuery('D', { queryType: 'dstate', hosts: ['host-a'] }, FROM, TO),
+      dataQuery('M', { queryType: 'memory' }, FROM, TO),
+      dataQuery('I', { queryType: 'io', hosts: ['host-b'] }, FROM, TO),
+    ]);
+    const d = frames(r.responses.D!)[0]!;
+    assert.equal(d.rows, 3);
+    assert.deepEqual(d.field('pid').values, [101, 102, 103]);
+    assert.deepEqual(d.field('sameStack').values, [2, 2, 1]);
+    assert.equal(d.field('stack').values[0], 'do_wait\nkernel_wait4\n__do_sys_wait4');
+    assert.deepEqual(d.field('blocked').values, [1200, 900, 500]);
+    assert.deepEqual(d.field('container').values, ['web-1', 'web-1', 'db-1']);
+    assert.equal(d.field('cmdline').values[0], './dgen --vfork');
+
+    const mem = frames(r.responses.M!);
+    assert.equal(mem.length, 2, 'processes and containers');
+    assert.equal(mem[0]!.rows, 4);
+    assert.equal(mem[0]!.field('growth').config?.unit, 'bytes');
+    assert.deepEqual(mem[0]!.field('comm').values.slice(0, 2), ['grower', 'steady']);
+    assert.equal(mem[1]!.field('container').values[0], 'web-1');
+
+    const io = frames(r.responses.I!)[0]!;
+    assert.equal(io.rows, 3, 'two files of fio + the writeback row');
+    assert.deepEqual(io.field('path').values, ['/mnt/test/file1', '/mnt/test/file2', '']);
+    assert.deepEqual(io.field('direct').values, [true, false, null]);
+    assert.equal(io.field('direct').type, 'bool');
+    assert.deepEqual(io.field('writeback').values, [false, false, true]);
+    assert.equal(io.field('maxQ2c').values[0], 180000);
+    assert.deepEqual(new Set(io.field('host').values), new Set(['host-b']));
+  });
+
+  it('one agent down: the other agents data plus a warning notice naming it', async () => {
+    const settings = ds({
+      uid: 'ds-partial',
+      agents: [
+        { name: 'agent-a', url: agentA.url },
+        { name: 'agent-down', url: downUrl },
+      ],
+    });
+    const r = await plugin.queryData(settings, [dataQuery('A', { queryType: 'events' }, FROM, TO), dataQuery('B', { queryType: 'counts' }, FROM, TO)]);
+    for (const refId of ['A', 'B']) {
+      const resp = r.responses[refId]!;
+      assert.equal(resp.error ?? '', '');
+      const f = frames(resp)[0]!;
+      const notices = f.meta.notices ?? [];
+      assert.equal(notices.length, 1);
+      assert.equal(notices[0]!.severity, 'warning');
+      assert.match(notices[0]!.text, /1 of 2 agents failed.*agent-down \(http:\/\/127\.0\.0\.1:\d+\): connection refused/);
+    }
+    const ev = frames(r.responses.A!)[0]!;
+    assert.equal(ev.rows, 6);
+    assert.deepEqual(new Set(ev.field('host').values), new Set(['host-a']));
+  });
+
+  it('a slow agent times out after timeoutMs and is named in the notice', async () => {
+    const slow = await new FixtureAgent({ host: 'host-slow', token: TOKEN, events: hostEvents('host-slow', now, 'a'), delayMs: 3000 }).start();
+    try {
+      const t0 = Date.now();
+      const r = await plugin.queryData(ds({ uid: 'ds-slow', timeoutMs: 400, agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-slow', url: slow.url }] }), [
+        dataQuery('A', { queryType: 'events' }, FROM, TO),
+      ]);
+      assert.ok(Date.now() - t0 < 2500, 'the answer does not wait for the slow agent');
+      const f = frames(r.responses.A!)[0]!;
+      assert.match(f.meta.notices![0]!.text, /agent-slow .*timed out after 400 ms/);
+      assert.equal(f.rows, 6);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('every agent down: an error for the query, naming them', async () => {
+    const r = await plugin.queryData(ds({ uid: 'ds-alldown', agents: [{ name: 'agent-down', url: downUrl }] }), [dataQuery('A', { queryType: 'counts' }, FROM, TO)]);
+    assert.equal(r.responses.A!.status, 502);
+    assert.match(r.responses.A!.error!, /agent-down .*connection refused/);
+  });
+
+  it('malformed query JSON and unknown query types fail only their own refId, with status 400', async () => {
+    const r = await plugin.queryData(ds(), [
+      dataQuery('BAD', '{"queryType": "events", ', FROM, TO),
+      dataQuery('UNK', { queryType: 'nonsense' }, FROM, TO),
+      dataQuery('TYP', { queryType: 'events', types: ['cpusys', 'bogus'] }, FROM, TO),
+      dataQuery('OK', { queryType: 'events', limit: 2 }, FROM, TO),
+    ]);
+    assert.deepEqual(Object.keys(r.responses).sort(), ['BAD', 'OK', 'TYP', 'UNK']);
+    assert.equal(r.responses.BAD!.status, 400);
+    assert.match(r.responses.BAD!.error!, /query JSON is malformed/);
+    assert.equal(r.responses.UNK!.status, 400);
+    assert.match(r.responses.UNK!.error!, /unknown queryType "nonsense"/);
+    assert.equal(r.responses.TYP!.status, 400);
+    assert.equal(frames(r.responses.OK!)[0]!.rows, 2);
+    assert.equal((await plugin.health()).status, 1, 'still serving');
+  });
+});
+
+describe('CallResource', () => {
+  it('agents: health, version and capabilities of each agent', async () => {
+    const r = await plugin.callResource(ds(), 'agents');
+    assert.equal(r.code, 200);
+    assert.deepEqual(r.headers['content-type'], ['application/json']);
+    const body = JSON.parse(r.body.toString()) as { agents: Array<{ name: string; ok: boolean; version: string; capabilities: Record<string, unknown> }> };
+    assert.deepEqual(body.agents.map((a) => [a.name, a.ok, a.version]), [
+      ['agent-a', true, '0.1.0'],
+      ['agent-b', true, '0.1.0'],
+    ]);
+    assert.equal(body.agents[0]!.capabilities.bpf, true);
+  });
+
+  it('events, events/:id (from whichever agent has it) and counts', async () => {
+    const list = await plugin.callResource(ds(), 'events', `type=dload&from=${FROM}&to=${TO}`);
+    assert.equal(list.code, 200);
+    const body = JSON.parse(list.body.toString()) as { events: AutotracingEvent[]; failed: unknown[] };
+    assert.equal(body.events.length, 2);
+    assert.deepEqual(body.failed, []);
+
+    const target = agentB.opts.events.find((e) => e.event.type === 'iotracing')!.event;
+    const one = await plugin.callResource(ds({ uid: 'ds-fresh-cache' }), `events/${target.id}`);
+    assert.equal(one.code, 200);
+    assert.deepEqual(JSON.parse(one.body.toString()), target);
+    assert.deepEqual(one.headers['x-autotracing-agent'], ['agent-b']);
+
+    const missing = await plugin.callResource(ds(), 'events/01NOSUCHEVENT0000000000000');
+    assert.equal(missing.code, 404);
+    assert.match(JSON.parse(missing.body.toString()).error.message, /not found on any agent/);
+
+    const counts = await plugin.callResource(ds(), 'counts', `from=${FROM}&to=${TO}&step=10m`);
+    assert.equal(counts.code, 200);
+    const c = JSON.parse(counts.body.toString()) as { series: Array<{ labels: Record<string, string>; values: number[] }>; stepMs: number };
+    assert.equal(c.stepMs, 600_000);
+    const total = c.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0);
+    assert.equal(total, 12);
+  });
+
+  it('events/:id/flamegraph proxies every format with the right content type', async () => {
+    const ev = agentA.opts.events.find((e) => e.event.type === 'cpusys')!.event;
+    const nested = await plugin.callResource(ds(), `events/${ev.id}/flamegraph`, 'format=nested');
+    assert.equal(nested.code, 200);
+    assert.deepEqual(nested.headers['content-type'], ['application/json']);
+    assert.deepEqual(JSON.parse(nested.body.toString()).rows.label, foldedToNested(CPU_A).rows.label);
+    const folded = await plugin.callResource(ds(), `events/${ev.id}/flamegraph`, 'format=folded');
+    assert.deepEqual(folded.headers['content-type'], ['text/plain; charset=utf-8']);
+    assert.match(folded.body.toString(), /^main;gc 15$/m);
+    const pprof = await plugin.callResource(ds(), `events/${ev.id}/flamegraph`, 'format=pprof&profile=cpu');
+    assert.deepEqual(pprof.headers['content-type'], ['application/octet-stream']);
+    assert.match(gunzipSync(pprof.body).toString(), /^fixture-pprof:/);
+    const svg = await plugin.callResource(ds(), `events/${ev.id}/flamegraph`, 'format=svg');
+    assert.deepEqual(svg.headers['content-type'], ['image/svg+xml']);
+    assert.match(svg.body.toString(), /^<svg /);
+    const bad = await plugin.callResource(ds(), `events/${ev.id}/flamegraph`, 'format=png');
+    assert.equal(bad.code, 400);
+  });
+
+  it('cannot be used to reach anything but the configured agents routes (no SSRF)', async () => {
+    const beforeA = agentA.requests.length;
+    const beforeB = agentB.requests.length;
+    const attempts: Array<[string, string]> = [
+      ['http://169.254.169.254/latest/meta-data', ''],
+      ['events/..%2F..%2Fhealthz', ''],
+      ['events/../../metrics', ''],
+      ['events/x/flamegraph/../../../info', ''],
+      ['agents/127.0.0.1:22', ''],
+      ['events/%2e%2e', ''],
+      ['proxy', 'url=http://127.0.0.1:22/'],
+    ];
+    for (const [p, q] of attempts) {
+      const r = await plugin.callResource(ds(), p, q);
+      assert.ok(r.code === 400 || r.code === 404, `${p} → ${r.code}`);
+    }
+    const ev = agentA.opts.events[0]!.event;
+    const r = await plugin.callResource(ds(), `events/${ev.id}`, 'agent=http://127.0.0.1:1&url=http://example.invalid/');
+    assert.equal(r.code, 200, 'extra parameters are ignored, never used as targets');
+    const seen = [...agentA.requests.slice(beforeA), ...agentB.requests.slice(beforeB)];
+    for (const s of seen) assert.match(s, /^GET \/api\/v1\/events\/[0-9A-Z]+$/, `agents saw only their documented routes: ${s}`);
+    const post = await plugin.callResource(ds(), 'events', '', 'POST');
+    assert.equal(post.code, 405);
+  });
+});
+
+describe('metrics and shutdown', () => {
+  it('CollectMetrics returns Prometheus text of the backend own metrics', async () => {
+    const m = await plugin.collectMetrics();
+    const text = Buffer.from(m.metrics.prometheus).toString();
+    assert.match(text, /^# TYPE autotracing_backend_queries_total counter$/m);
+    assert.match(text, /^autotracing_backend_queries_total\{query_type="events",status="200"\} \d+$/m);
+    assert.match(text, /^autotracing_backend_process_resident_memory_bytes \d+/m);
+    assert.match(text, /^autotracing_backend_health_checks_total\{status="error"\} \d+$/m);
+  });
+
+  it('exits within a second of plugin.GRPCController/Shutdown, with code 0', async () => {
+    const { exitMs, code } = await plugin.shutdown();
+    assert.equal(code, 0);
+    assert.ok(exitMs < 1000, `exited after ${exitMs.toFixed(0)} ms`);
+    assert.equal(plugin.stdout, plugin.handshakeLine, 'still nothing but the handshake on stdout');
+    plugin.logLines(); // every stderr line is JSON
+  });
+});
