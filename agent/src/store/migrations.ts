@@ -40,6 +40,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_container_pod ON events (container_pod, container_id) WHERE container_pod IS NOT NULL;
       CREATE INDEX events_host ON events (host, time, id);
       CREATE INDEX events_capturing ON events (id) WHERE status = 'capturing';
+      -- stats(): rows per status without scanning the table (complete = all − the others)
+      CREATE INDEX events_not_complete ON events (status) WHERE status != 'complete';
 
       CREATE TABLE profiles (
         event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,

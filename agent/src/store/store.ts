@@ -753,11 +753,12 @@ export class Store {
 
   stats(): StoreStats {
     const byStatus: Record<EventStatus, number> = { capturing: 0, complete: 0, partial: 0, failed: 0 };
-    let events = 0;
-    for (const r of this.db.prepare<[], { status: EventStatus; n: number }>('SELECT status, count(*) AS n FROM events GROUP BY status').all()) {
-      byStatus[r.status] = r.n;
-      events += r.n;
-    }
+    const events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    const others = this.db
+      .prepare<[], { status: EventStatus; n: number }>("SELECT status, count(*) AS n FROM events WHERE status != 'complete' GROUP BY status")
+      .all();
+    for (const r of others) byStatus[r.status] = r.n;
+    byStatus.complete = events - others.reduce((a, r) => a + r.n, 0);
     const range = this.db.prepare<[], { oldest: number | null; newest: number | null }>('SELECT min(time) AS oldest, max(time) AS newest FROM events').get()!;
     const profiles = (this.db.prepare('SELECT count(*) AS n FROM profiles').get() as { n: number }).n;
     const pageSize = this.pragmaNumber('page_size');
