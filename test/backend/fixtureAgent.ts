@@ -25,6 +25,8 @@ export interface FixtureAgentOptions {
   delayMs?: number;
   /** listen address (default 127.0.0.1) */
   listen?: string;
+  /** pad SVG flame graphs to at least this many bytes (to exercise chunked resource responses) */
+  svgPadBytes?: number;
 }
 
 export class FixtureAgent {
@@ -174,7 +176,12 @@ export class FixtureAgent {
       case 'pprof':
         return this.send(res, 200, gzipSync(Buffer.from(`fixture-pprof:${folded}`)), 'application/octet-stream');
       case 'svg':
-        return this.send(res, 200, `<svg xmlns="http://www.w3.org/2000/svg"><text>${name}</text></svg>`, 'image/svg+xml');
+        return this.send(
+          res,
+          200,
+          `<svg xmlns="http://www.w3.org/2000/svg"><text>${name}</text><!--${'x'.repeat(this.opts.svgPadBytes ?? 0)}--></svg>`,
+          'image/svg+xml',
+        );
       default:
         return this.error(res, 400, 'BAD_REQUEST', `bad format ${format}`);
     }

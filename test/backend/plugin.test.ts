@@ -3,6 +3,7 @@
 // fixture data; fixtureAgent.ts). A later step runs the same checks against real agent daemons.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { promises as dnsPromises } from 'node:dns';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { AutotracingEvent } from '../../agent/src/api/schemas';
@@ -406,6 +407,20 @@ describe('CallResource', () => {
     assert.equal(bad.code, 400);
   });
 
+  it('large bodies arrive in several CallResource messages, joined intact', async () => {
+    const big = await new FixtureAgent({ host: 'host-big', token: TOKEN, events: hostEvents('host-big', now, 'a'), svgPadBytes: 3 * 1024 * 1024 }).start();
+    try {
+      const ev = big.opts.events.find((e) => e.event.type === 'cpusys')!.event;
+      const r = await plugin.callResource(ds({ uid: 'ds-big', agents: [{ name: 'big', url: big.url }] }), `events/${ev.id}/flamegraph`, 'format=svg');
+      assert.equal(r.code, 200);
+      assert.ok(r.messages >= 3, `${r.messages} messages`);
+      assert.ok(r.body.length > 3 * 1024 * 1024);
+      assert.match(r.body.toString(), /^<svg [^]*<\/svg>$/);
+    } finally {
+      await big.stop();
+    }
+  });
+
   it('cannot be used to reach anything but the configured agents routes (no SSRF)', async () => {
     const beforeA = agentA.requests.length;
     const beforeB = agentB.requests.length;
@@ -429,6 +444,26 @@ describe('CallResource', () => {
     for (const s of seen) assert.match(s, /^GET \/api\/v1\/events\/[0-9A-Z]+$/, `agents saw only their documented routes: ${s}`);
     const post = await plugin.callResource(ds(), 'events', '', 'POST');
     assert.equal(post.code, 405);
+  });
+});
+
+describe('DNS discovery', () => {
+  it('finds agents through A records of the discovery name, on its port', async (t) => {
+    const addrs = await dnsPromises.lookup('localhost', { all: true });
+    if (addrs.length !== 1 || addrs[0]!.address !== '127.0.0.1') return t.skip(`localhost resolves to ${JSON.stringify(addrs)} here`);
+    const settings = dsSettings({ uid: 'ds-dns', agents: [], discovery: `localhost:${agentA.port}`, token: TOKEN });
+    const r = await plugin.checkHealth(settings);
+    assert.equal(r.status, 1, r.message);
+    const details = JSON.parse(Buffer.from(r.jsonDetails).toString()) as { agents: Array<{ name: string; url: string; host: string }> };
+    assert.deepEqual(details.agents.map((a) => [a.name, a.url, a.host]), [[`localhost/127.0.0.1:${agentA.port}`, agentA.url, 'host-a']]);
+    const q = await plugin.queryData(settings, [dataQuery('A', { queryType: 'events' }, FROM, TO)]);
+    assert.equal(frames(q.responses.A!)[0]!.rows, 6);
+  });
+
+  it('a name that does not resolve is an ERROR naming the discovery', async () => {
+    const r = await plugin.checkHealth(dsSettings({ uid: 'ds-nodns', agents: [], discovery: 'no-such-agent-name.invalid', token: TOKEN }));
+    assert.equal(r.status, 2);
+    assert.match(r.message, /DNS discovery of no-such-agent-name\.invalid failed/);
   });
 });
 
