@@ -102,3 +102,21 @@ test('checkDirs keeps only directories that exist', () => {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('containers inside containers (kind nodes) are listed only with nested: true', () => {
+  const root = mkdtempSync(join(tmpdir(), 'list-'));
+  try {
+    mkdirSync(join(root, 'proc/self'), { recursive: true });
+    copyFileSync(join(FIXTURE_HOSTS.v2, 'proc/self/mountinfo'), join(root, 'proc/self/mountinfo'));
+    const node = `/system.slice/docker-${IDS.dockerA}.scope`;
+    const inner = `${node}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${IDS.podC.replace(/-/g, '_')}.slice/cri-containerd-${IDS.ctrC}.scope`;
+    mkdirSync(join(root, 'sys/fs/cgroup', inner), { recursive: true });
+    assert.deepEqual(listContainers({ root }).map((c) => c.ref.id), [IDS.dockerA]);
+    const all = listContainers({ root, nested: true });
+    assert.deepEqual(all.map((c) => c.ref.id), [IDS.dockerA, IDS.ctrC]);
+    assert.equal(all[1]?.podUid, IDS.podC);
+    assert.equal(all[1]?.ref.qos, 'besteffort');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -27,6 +27,11 @@ export interface ListOptions {
   maxDepth?: number;
   /** Keep only v1 directories that exist (one stat each). Default false: a missing one reads as null anyway. */
   checkDirs?: boolean;
+  /**
+   * Also look inside containers for nested ones (kind / k3d nodes, docker-in-docker). Default false:
+   * container cgroups are leaves in practice, and not reading them halves the cost of a listing.
+   */
+  nested?: boolean;
 }
 
 const V1_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'blkio'] as const;
@@ -39,7 +44,7 @@ interface Found {
 }
 
 /** Walks one hierarchy below `base` (absolute), calling identify on every directory path. */
-function walk(base: string, maxDepth: number, kinds: Set<CgroupKind>): Found[] {
+function walk(base: string, maxDepth: number, kinds: Set<CgroupKind>, nested: boolean): Found[] {
   const out: Found[] = [];
   const stack: Array<{ dir: string; rel: string; depth: number }> = [{ dir: base, rel: '', depth: 0 }];
   while (stack.length) {
@@ -55,6 +60,7 @@ function walk(base: string, maxDepth: number, kinds: Set<CgroupKind>): Found[] {
       const childRel = `${rel}/${e.name}`;
       const id = identifyCgroup(childRel);
       if (id && kinds.has(id.kind)) out.push({ path: childRel, kind: id.kind, ref: id.ref, podUid: id.podUid });
+      if (id?.kind === 'container' && !nested) continue;
       if (depth + 1 < maxDepth) stack.push({ dir: `${dir}/${e.name}`, rel: childRel, depth: depth + 1 });
     }
   }
@@ -78,7 +84,7 @@ export function listContainers(opts: ListOptions = {}): ListedCgroup[] {
 
   const v1 = layout.mode === 'v1' || layout.mode === 'hybrid' ? (layout.v1.get('cpu') ?? layout.v1.get('cpuacct')) : undefined;
   if (v1) {
-    for (const f of walk(hostPath(root, v1.mountPoint), maxDepth, kinds)) {
+    for (const f of walk(hostPath(root, v1.mountPoint), maxDepth, kinds, opts.nested ?? false)) {
       const dirs: CgroupDirs = {};
       for (const c of V1_CONTROLLERS) {
         const d = cgroupDir(layout, c, f.path);
@@ -88,7 +94,7 @@ export function listContainers(opts: ListOptions = {}): ListedCgroup[] {
     }
   }
   if (layout.unified && (layout.mode === 'v2' || layout.mode === 'hybrid')) {
-    for (const f of walk(hostPath(root, layout.unified.mountPoint), maxDepth, kinds)) {
+    for (const f of walk(hostPath(root, layout.unified.mountPoint), maxDepth, kinds, opts.nested ?? false)) {
       const dir = cgroupDir(layout, 'unified', f.path) as string;
       const k = keyOf(f);
       const have = byKey.get(k);
