@@ -79,6 +79,12 @@ test('merge adds stacks, unions the time window and refuses mismatched units or 
   assert.equal(b.total, 7, 'other is untouched');
   assert.throws(() => a.merge(new Profile({ unit: 'bytes' })), /cannot merge/);
   assert.throws(() => a.merge(new Profile({ period: 200 })), /different periods/);
+  const twice = a.clone().merge(a.clone());
+  const self = a.clone();
+  self.merge(self);
+  assert.deepEqual(self.stacks(), twice.stacks(), 'merging a profile into itself doubles it');
+  assert.equal(self.total, 18);
+  assert.equal(self.stackCount, 2);
   const c = a.clone();
   c.add([proc('z')], 1);
   assert.equal(a.total, 9);

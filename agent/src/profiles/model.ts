@@ -253,6 +253,7 @@ export class Profile implements ProfileMeta {
    * union of both windows.
    */
   merge(other: Profile): this {
+    if (other === this) return this.merge(this.clone()); // never walk a tree while growing it
     if (other.unit !== this.unit) throw new Error(`cannot merge a ${other.unit} profile into a ${this.unit} profile`);
     if (this.unit === 'samples' && this.period !== undefined && other.period !== undefined && this.period !== other.period) {
       throw new Error(`cannot merge sample profiles with different periods (${this.period} vs ${other.period})`);
