@@ -475,6 +475,9 @@ describe('metrics and shutdown', () => {
     assert.match(text, /^autotracing_backend_queries_total\{query_type="events",status="200"\} \d+$/m);
     assert.match(text, /^autotracing_backend_process_resident_memory_bytes \d+/m);
     assert.match(text, /^autotracing_backend_health_checks_total\{status="error"\} \d+$/m);
+    assert.match(text, /^autotracing_backend_agent_requests_total\{outcome="2xx"\} \d+$/m);
+    assert.match(text, /^autotracing_backend_agent_requests_total\{outcome="unreachable"\} \d+$/m);
+    assert.match(text, /^autotracing_backend_agent_requests_total\{outcome="timeout"\} \d+$/m);
   });
 
   it('exits within a second of plugin.GRPCController/Shutdown, with code 0', async () => {

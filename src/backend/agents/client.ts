@@ -95,6 +95,8 @@ export class AgentClient {
     private readonly token: string | null,
     private readonly defaultTimeoutMs: number,
     maxSockets = 16,
+    /** told the outcome of every request: "2xx", "4xx", "5xx" or the failure kind */
+    private readonly observe: (outcome: string) => void = () => undefined,
   ) {
     this.base = new URL(config.url);
     this.transport = this.base.protocol === 'https:' ? https : http;
@@ -137,6 +139,7 @@ export class AgentClient {
         settled = true;
         cleanup();
         req.destroy();
+        this.observe(kind);
         reject(new AgentError(name, kind, reason, status));
       };
       const timer = setTimeout(() => fail('timeout', `timed out after ${this.defaultTimeoutMs} ms`), this.defaultTimeoutMs);
@@ -175,6 +178,7 @@ export class AgentClient {
           if (settled) return;
           settled = true;
           cleanup();
+          this.observe(`${Math.floor((res.statusCode ?? 0) / 100)}xx`);
           resolve({
             status: res.statusCode ?? 0,
             contentType: String(res.headers['content-type'] ?? ''),

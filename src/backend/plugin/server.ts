@@ -55,7 +55,7 @@ export class PluginServer {
   private shuttingDown = false;
 
   constructor(private readonly opts: PluginServerOptions) {
-    this.instances = new InstanceManager(opts.log, opts.resolver);
+    this.instances = new InstanceManager(opts.log, opts.resolver, (outcome) => this.metrics.agentRequest(outcome));
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': -1,
