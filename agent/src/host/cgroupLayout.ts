@@ -165,16 +165,3 @@ export function cgroupDir(layout: CgroupLayout, controller: string, cgroupPath: 
   }
   return null;
 }
-
-/**
- * The hierarchy to walk or to take a process's path from: v2 → unified; v1 and hybrid → the cpu
- * controller's hierarchy (where CPU accounting lives), else name=systemd.
- */
-export function primaryHierarchy(layout: CgroupLayout): { kind: 'v1'; controller: string; h: V1Hierarchy } | { kind: 'unified' } | null {
-  if (layout.mode === 'v2') return { kind: 'unified' };
-  for (const c of ['cpu', 'cpuacct', 'name=systemd']) {
-    const h = layout.v1.get(c);
-    if (h) return { kind: 'v1', controller: c, h };
-  }
-  return layout.unified ? { kind: 'unified' } : null;
-}
