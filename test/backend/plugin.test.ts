@@ -332,6 +332,46 @@ describe('QueryData', () => {
     assert.match(r.responses.A!.error!, /agent-down .*connection refused/);
   });
 
+  it('a very large flame graph becomes a frame of at most 16384 nodes, with a notice', async () => {
+    const folded: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i++) folded[`main;fn${i}`] = 1 + (i % 97);
+    const base = hostEvents('host-huge', now, 'a').find((e) => e.event.type === 'cpusys')!;
+    const huge = await new FixtureAgent({ host: 'host-huge', token: TOKEN, events: [{ event: base.event, profiles: { cpu: { unit: 'samples', folded } } }] }).start();
+    try {
+      const r = await plugin.queryData(ds({ uid: 'ds-huge', agents: [{ name: 'huge', url: huge.url }] }), [
+        dataQuery('F', { queryType: 'flamegraph', eventId: base.event.id }, FROM, TO),
+      ]);
+      const [f] = frames(r.responses.F!);
+      assert.ok(f, r.responses.F!.error);
+      assert.equal(f.rows, 16_384);
+      const total = Object.values(folded).reduce((a, b) => a + b, 0);
+      assert.equal(f.field('value').values[0], total, 'the root keeps the whole total');
+      assert.match(f.meta.notices![0]!.text, /small nodes folded into their parents/);
+    } finally {
+      await huge.stop();
+    }
+  });
+
+  it('a result too large for one gRPC message fails only its refId (413), the others arrive', async () => {
+    const many = Array.from({ length: 9000 }, (_, i) => {
+      const e = hostEvents('host-many', now + 50 * 60_000 - 60_000 - i * 200, 'a')[0]!; // t(50) of that base
+      e.event.summary = `capture ${i} ${'x'.repeat(600)}`;
+      return e;
+    });
+    const big = await new FixtureAgent({ host: 'host-many', token: TOKEN, events: many }).start();
+    try {
+      const r = await plugin.queryData(ds({ uid: 'ds-many', timeoutMs: 20_000, agents: [{ name: 'many', url: big.url }] }), [
+        dataQuery('ALL', { queryType: 'events', limit: 10_000 }, FROM, TO),
+        dataQuery('FEW', { queryType: 'events', limit: 5 }, FROM, TO),
+      ]);
+      assert.equal(r.responses.ALL!.status, 413);
+      assert.match(r.responses.ALL!.error!, /too large .*narrow the query/);
+      assert.equal(frames(r.responses.FEW!)[0]!.rows, 5);
+    } finally {
+      await big.stop();
+    }
+  });
+
   it('malformed query JSON and unknown query types fail only their own refId, with status 400', async () => {
     const r = await plugin.queryData(ds(), [
       dataQuery('BAD', '{"queryType": "events", ', FROM, TO),

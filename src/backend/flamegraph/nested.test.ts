@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NestedFlamegraph } from '../../../agent/src/api/schemas';
-import { FlamegraphShapeError, mergeGraphs, treeToRows } from './nested';
+import { FlamegraphShapeError, mergeGraphs, pruneTree, rowsToTree, treeToRows } from './nested';
 
 /** Reference: folded stacks → rows (independent of the code under test). */
 function nested(folded: Record<string, number>, unit: NestedFlamegraph['unit'] = 'samples', root = 'all'): NestedFlamegraph {
@@ -91,4 +91,29 @@ describe('nested-set flame graph merge', () => {
     assert.equal(rows.label.length, 5001);
     assert.equal(rows.value[5000], 3);
   });
+
+  it('prunes to the largest nodes, folding the rest into their parents', () => {
+    const folded: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) folded[`main;worker;task${String(i).padStart(3, '0')};leaf`] = i + 1;
+    folded['main;big'] = 100_000;
+    const g = nested(folded);
+    const root = rowsToTree(g.rows);
+    const total = root.value;
+    const { removed, removedValue } = pruneTree(root, 50);
+    const rows = treeToRows(root);
+    assert.equal(rows.label.length, 50);
+    assert.equal(removed, g.rows.label.length - 50);
+    assert.equal(rows.value[0], total, 'root total unchanged');
+    for (let i = 0; i < rows.label.length; i++) {
+      let children = 0;
+      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++) if (rows.level[j] === rows.level[i]! + 1) children += rows.value[j]!;
+      assert.equal(rows.value[i], rows.self[i]! + children, `node ${rows.label[i]}`);
+    }
+    assert.ok(rows.label.includes('big'));
+    assert.ok(rows.label.includes('task299') && !rows.label.includes('task000'), 'the biggest tasks stay');
+    assert.ok(removedValue > 0);
+    const small = rowsToTree(nested({ a: 1 }).rows);
+    assert.deepEqual(pruneTree(small, 50), { removed: 0, removedValue: 0 });
+  });
 });
+

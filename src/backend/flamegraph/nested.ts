@@ -124,3 +124,75 @@ export function grafanaUnit(unit: string): string {
       return 'short';
   }
 }
+
+/** Most nodes a flame-graph frame carries (as Pyroscope's default); smaller nodes fold into parents. */
+export const MAX_FRAME_NODES = 16_384;
+
+/**
+ * Keeps at most `maxNodes` nodes, the ones with the largest values (a kept node's ancestors are
+ * always kept, since a parent's value is at least its child's). A removed subtree's value moves into
+ * its parent's self, so value = self + children still holds and the root total is unchanged.
+ * Returns how many nodes were removed and how much value they held.
+ */
+export function pruneTree(root: FlameNode, maxNodes: number = MAX_FRAME_NODES): { removed: number; removedValue: number } {
+  const values: number[] = [];
+  const stack: FlameNode[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    values.push(n.value);
+    for (const c of n.children.values()) stack.push(c);
+  }
+  if (values.length <= maxNodes) return { removed: 0, removedValue: 0 };
+  values.sort((a, b) => b - a);
+  const threshold = values[maxNodes - 1]!;
+  let aboveThreshold = 0;
+  for (const v of values) if (v > threshold) aboveThreshold++;
+  let tiesLeft = maxNodes - aboveThreshold; // nodes exactly at the threshold we may still keep
+  let kept = 1;
+  tiesLeft -= root.value === threshold ? 1 : 0;
+  let removed = 0;
+  let removedValue = 0;
+  const count = (n: FlameNode): number => {
+    let c = 1;
+    const s: FlameNode[] = [n];
+    while (s.length > 0) {
+      for (const x of s.pop()!.children.values()) {
+        c++;
+        s.push(x);
+      }
+    }
+    return c;
+  };
+  // pre-order, siblings in a stable order, so ties are resolved deterministically
+  const walk: FlameNode[] = [root];
+  while (walk.length > 0) {
+    const n = walk.pop()!;
+    const children = [...n.children.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const keep: FlameNode[] = [];
+    for (const [key, c] of children) {
+      let ok = c.value > threshold;
+      if (!ok && c.value === threshold && tiesLeft > 0) {
+        tiesLeft--;
+        ok = true;
+      }
+      if (ok && kept < maxNodes) {
+        kept++;
+        keep.push(c);
+      } else {
+        n.children.delete(key);
+        n.self += c.value;
+        removed += count(c);
+        removedValue += c.value;
+      }
+    }
+    for (let i = keep.length - 1; i >= 0; i--) walk.push(keep[i]!);
+  }
+  return { removed, removedValue };
+}
+
+/** Rows → tree (the root keeps the rows' own root label). */
+export function rowsToTree(rows: FlameRows): FlameNode {
+  const root = newNode(rows.label[0] ?? ROOT_LABEL, rows.kind[0] ?? 'root');
+  addRows(root, rows);
+  return root;
+}

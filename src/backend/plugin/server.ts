@@ -6,7 +6,7 @@ import { checkHealth } from '../health';
 import { InstanceManager, type DatasourceInstance } from '../instance';
 import type { Logger } from '../log';
 import { Metrics } from '../metrics';
-import { runQuery } from '../query/handlers';
+import { fitResponses, runQuery } from '../query/handlers';
 import { callResource, jsonResponse } from '../resources';
 import type { DnsLike } from '../agents/discovery';
 import { SERVICES, serviceDefinition } from './grpc';
@@ -112,7 +112,12 @@ export class PluginServer {
         const fromAlert = Object.entries(req.headers ?? {}).some(([k, v]) => k.toLowerCase() === 'fromalert' && v === 'true');
         const qlog = log.child({ fromAlert, queries: req.queries.length });
         Promise.all(req.queries.map((q) => runQuery(q, getInstance, { signal, log: qlog, metrics: this.metrics }).then((r) => [q.refId, r] as const)))
-          .then((entries) => cb(null, { responses: Object.fromEntries(entries) }))
+          .then((entries) => {
+            const responses = Object.fromEntries(entries);
+            const tooLarge = fitResponses(responses);
+            if (tooLarge.length > 0) qlog.warn('results too large for one QueryData response', { refIds: tooLarge.join(',') });
+            cb(null, { responses });
+          })
           .catch((err: unknown) => {
             // runQuery never rejects; this is a last line of defence that still answers every refId
             log.error('QueryData failed unexpectedly', { error: err });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CountsResponse } from '../../../agent/src/api/schemas';
-import { countsStep } from './handlers';
+import { countsStep, fitResponses } from './handlers';
 import { mergeCounts } from './frames';
 
 const resp = (host: string, buckets: number[], series: CountsResponse['series']): { counts: CountsResponse } => ({
@@ -41,3 +41,16 @@ describe('counts merge', () => {
     assert.equal(countsStep({ from: 0, to: 30 * 86_400_000, intervalMs: 1000, maxDataPoints: 0 }), 236_000);
   });
 });
+
+describe('response size budget', () => {
+  it('replaces the largest results by a 413 for their refId until the response fits', () => {
+    const mb = (n: number) => new Uint8Array(n * 1024 * 1024);
+    const responses = { A: { frames: [mb(3)], status: 200 }, B: { frames: [mb(2)], status: 200 }, C: { frames: [new Uint8Array(10)], status: 200 } };
+    assert.deepEqual(fitResponses(responses, 4 * 1024 * 1024), ['A']);
+    assert.equal(responses.A.status, 413);
+    assert.match((responses.A as { error?: string }).error!, /too large .*narrow the query/);
+    assert.equal(responses.B.frames.length, 1);
+    assert.deepEqual(fitResponses({ X: { frames: [mb(1)], status: 200 } }, 4 * 1024 * 1024), []);
+  });
+});
+

@@ -5,7 +5,7 @@ import type { NestedFlamegraph } from '../../../agent/src/api/schemas';
 import { AgentError } from '../agents/client';
 import { fanOut, type AgentFailure } from '../agents/fanout';
 import { EVIDENCE_TYPE, dstateRows, ioRows, memoryContainerRows, memoryRows } from '../evidence/shapes';
-import { FlamegraphShapeError, addRows, mergeGraphs, nestedToRows, treeToRows, type FlameNode } from '../flamegraph/nested';
+import { FlamegraphShapeError, MAX_FRAME_NODES, mergeGraphs, nestedToRows, pruneTree, rowsToTree, treeToRows, type FlameRows } from '../flamegraph/nested';
 import { frameToArrow } from '../frames/arrow';
 import type { Frame } from '../frames/frame';
 import type { DatasourceInstance } from '../instance';
@@ -30,6 +30,14 @@ export const DEFAULT_EVENTS_LIMIT = 500;
 export const DEFAULT_EVIDENCE_EVENTS = 20;
 export const DEFAULT_MERGE_EVENTS = 100;
 export const MAX_MERGE_EVENTS = 500;
+/** Budget for one counts response, and the Arrow framing cost of one series frame (measured). */
+const COUNTS_BUDGET_BYTES = 2 * 1024 * 1024;
+const COUNTS_FRAME_OVERHEAD = 1100;
+/**
+ * Grafana's plugin client keeps gRPC's default 4 MiB limit on a received message (it reports
+ * ResourceExhausted beyond it), and one oversized QueryDataResponse would fail every refId in it.
+ */
+export const MAX_QUERY_RESPONSE_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 /** Grafana's own cap on points per series. */
 const MAX_BUCKETS = 11_000;
 
@@ -70,8 +78,22 @@ async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
     container: q.container,
     zeroFill: true,
   });
+  // One frame per series costs about 1 KiB of Arrow framing plus 16 bytes a bucket. When a large
+  // fleet would pass the budget, the all-zero series added by zero-filling go first.
+  let dropped = 0;
+  if (merged.series.length * (COUNTS_FRAME_OVERHEAD + merged.buckets.length * 16) > COUNTS_BUDGET_BYTES) {
+    const before = merged.series.length;
+    merged.series = merged.series.filter((s) => [...s.values.values()].some((v) => v !== 0));
+    dropped = before - merged.series.length;
+  }
   const frames = countsFrames(q.refId, merged, stepMs);
   noteFailures(frames, g.failed, g.agentsAsked);
+  if (dropped > 0) {
+    frames[0]!.meta = {
+      ...(frames[0]!.meta ?? {}),
+      notices: [...(frames[0]!.meta?.notices ?? []), { severity: 'info', text: `${dropped} series with no captures in this range were left out to keep the response small` }],
+    };
+  }
   return frames;
 }
 
@@ -91,6 +113,18 @@ export function chooseProfile(events: readonly AutotracingEvent[], wanted: strin
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
 }
 
+function notePruned(frame: Frame, pruned: { removed: number; removedValue: number }, total: number): void {
+  if (pruned.removed === 0) return;
+  const share = total > 0 ? ` (${((100 * pruned.removedValue) / total).toFixed(2)}% of the total)` : '';
+  frame.meta = {
+    ...(frame.meta ?? {}),
+    notices: [
+      ...(frame.meta?.notices ?? []),
+      { severity: 'info', text: `${pruned.removed} small nodes folded into their parents${share} to keep the graph under ${MAX_FRAME_NODES} nodes` },
+    ],
+  };
+}
+
 async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   if (q.eventId) {
     const found = await findEvent(ctx.inst, q.eventId, ctx.signal);
@@ -104,15 +138,21 @@ async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
       }
       throw e;
     }
-    // validate the structure (throws on a malformed graph) but keep the agent's own row order
+    // validate the structure (throws on a malformed graph); keep the agent's own rows unless too many
+    let rows: FlameRows = nestedToRows(nested);
+    let pruned = { removed: 0, removedValue: 0 };
     try {
-      addRows({ label: 'all', kind: 'root', value: 0, self: 0, children: new Map() } as FlameNode, nestedToRows(nested));
+      const tree = rowsToTree(rows);
+      if (rows.label.length > MAX_FRAME_NODES) {
+        pruned = pruneTree(tree, MAX_FRAME_NODES);
+        rows = treeToRows(tree);
+      }
     } catch (e) {
       if (e instanceof FlamegraphShapeError) throw new QueryError(`${found.client.name}: malformed flame graph: ${e.message}`, 502);
       throw e;
     }
     const frames = [
-      flamegraphFrame(q.refId, nestedToRows(nested), nested.unit, {
+      flamegraphFrame(q.refId, rows, nested.unit, {
         eventId: found.event.id,
         host: found.event.host,
         type: found.event.type,
@@ -121,6 +161,7 @@ async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
         agent: found.client.name,
       }),
     ];
+    notePruned(frames[0]!, pruned, rows.value[0] ?? 0);
     return frames;
   }
 
@@ -162,9 +203,12 @@ async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   for (const [agent, f] of perAgentFail) failed.push({ agent, url: f.url, kind: 'flamegraph', reason: `${f.n} flame graph(s) not fetched: ${f.reason}` });
   const usable = res.ok.filter((r) => r.value.unit === unit).map((r) => r.value);
   const skipped = res.ok.length - usable.length;
-  let rows;
+  let rows: FlameRows;
+  let pruned = { removed: 0, removedValue: 0 };
   try {
-    rows = treeToRows(mergeGraphs(usable).root);
+    const { root } = mergeGraphs(usable);
+    pruned = pruneTree(root, MAX_FRAME_NODES);
+    rows = treeToRows(root);
   } catch (e) {
     if (e instanceof FlamegraphShapeError) throw new QueryError(`malformed flame graph from an agent: ${e.message}`, 502);
     throw e;
@@ -180,6 +224,7 @@ async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
     }),
   ];
   noteFailures(frames, failed, g.agentsAsked);
+  notePruned(frames[0]!, pruned, rows.value[0] ?? 0);
   if (skipped > 0) {
     frames[0]!.meta!.notices = [
       ...(frames[0]!.meta!.notices ?? []),
@@ -277,4 +322,39 @@ export async function runQuery(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   ctx.metrics?.observeQuery(queryType, response.status ?? 200, seconds);
   return response;
+}
+
+function responseBytes(r: DataResponse): number {
+  return r.frames.reduce((a, f) => a + f.byteLength + 8, 0) + (r.error?.length ?? 0) + 32;
+}
+
+/**
+ * Keeps the whole QueryDataResponse under `maxBytes`: the largest results are replaced by an error
+ * for their refId (status 413) until it fits, so the other refIds still arrive.
+ */
+export function fitResponses(responses: Record<string, DataResponse>, maxBytes = MAX_QUERY_RESPONSE_BYTES): string[] {
+  const sizes = Object.entries(responses).map(([refId, r]) => ({ refId, bytes: responseBytes(r) }));
+  let total = sizes.reduce((a, s) => a + s.bytes + refIdOverhead(s.refId), 0);
+  const replaced: string[] = [];
+  sizes.sort((a, b) => b.bytes - a.bytes);
+  for (const s of sizes) {
+    if (total <= maxBytes) break;
+    const mib = (s.bytes / 1024 / 1024).toFixed(1);
+    const err: DataResponse = {
+      frames: [],
+      status: 413,
+      errorSource: 'downstream',
+      error:
+        `the result is too large for Grafana's plugin connection (${mib} MiB of frames, limit 4 MiB): ` +
+        'narrow the query (fewer hosts or types, a shorter range, a larger interval or a lower limit)',
+    };
+    responses[s.refId] = err;
+    total -= s.bytes - responseBytes(err);
+    replaced.push(s.refId);
+  }
+  return replaced;
+}
+
+function refIdOverhead(refId: string): number {
+  return refId.length + 16;
 }
