@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push(`executable: ${path.relative(process.cwd(), exe)}; start-up to handshake ${startup.toFixed(0)} ms; idle RSS ${idle.rssMiB.toFixed(1)} MiB`);
   lines.push(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  lines.push(`settings: concurrency ${concurrency}, per-agent delay ${delay} ms, ${iterations} sequential queries per cell, ~120 events per agent, range 1 h`);
+  lines.push(`settings: concurrency ${concurrency}, per-agent delay ${delay} ms, ${iterations} sequential queries per cell, ~120 events per agent in the last hour`);
   lines.push('');
   lines.push('| agents | query | p50 ms | p95 ms | max ms | frames | RSS after (MiB) | peak RSS (MiB) |');
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|');
@@ -77,16 +77,23 @@ async function main(): Promise<void> {
           concurrency,
         });
         const to = Date.now();
-        const from = to - 3_600_000;
-        for (const [label, json] of [
-          ['counts', { queryType: 'counts' }],
-          ['events (limit 500)', { queryType: 'events', limit: 500 }],
-        ] as const) {
+        const cells: Array<{ label: string; json: object; from: number; intervalMS: number; maxDataPoints: number; alert: boolean }> = [
+          { label: 'counts (1 h, 1 min)', json: { queryType: 'counts' }, from: to - 3_600_000, intervalMS: 60_000, maxDataPoints: 1000, alert: false },
+          // what an alert rule sends: no user, FromAlert header, 1 s interval, 43200 points
+          { label: 'counts (alert: 10 min, 1 s)', json: { queryType: 'counts' }, from: to - 600_000, intervalMS: 1000, maxDataPoints: 43_200, alert: true },
+          { label: 'events (1 h, limit 500)', json: { queryType: 'events', limit: 500 }, from: to - 3_600_000, intervalMS: 60_000, maxDataPoints: 1000, alert: false },
+        ];
+        for (const cell of cells) {
+          const label = cell.label;
           const times: number[] = [];
           let framesOut = 0;
           for (let i = 0; i <= iterations; i++) {
             const s = performance.now();
-            const r = await plugin.queryData(ds, [dataQuery('A', json, from, to, { intervalMS: 60_000 })], { fromAlert: label === 'counts' });
+            const r = await plugin.queryData(
+              ds,
+              [dataQuery('A', cell.json, cell.from, to, { intervalMS: cell.intervalMS, maxDataPoints: cell.maxDataPoints })],
+              { fromAlert: cell.alert },
+            );
             const ms = performance.now() - s;
             const resp = r.responses.A!;
             if (resp.error) throw new Error(`${label} with ${n} agents: ${resp.error}`);

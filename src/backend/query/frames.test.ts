@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CountsResponse } from '../../../agent/src/api/schemas';
 import { countsStep, fitResponses } from './handlers';
-import { mergeCounts } from './frames';
+import { coarsenCounts, mergeCounts } from './frames';
 
 const resp = (host: string, buckets: number[], series: CountsResponse['series']): { counts: CountsResponse } => ({
   counts: { host, from: buckets[0]!, to: buckets[buckets.length - 1]!, stepMs: 1000, by: 'type', buckets, series },
@@ -39,6 +39,20 @@ describe('counts merge', () => {
     assert.equal(countsStep({ from: 0, to: 3_600_000, intervalMs: 100, maxDataPoints: 100 }), 36_000);
     assert.equal(countsStep({ from: 0, to: 600_000, intervalMs: 0, maxDataPoints: 0 }), 1000);
     assert.equal(countsStep({ from: 0, to: 30 * 86_400_000, intervalMs: 1000, maxDataPoints: 0 }), 236_000);
+  });
+});
+
+describe('coarser buckets', () => {
+  it('merges adjacent buckets and keeps every total', () => {
+    const m = mergeCounts([resp('h', [0, 1000, 2000, 3000, 4000], [{ labels: { type: 'cpusys' }, values: [1, 2, 0, 4, 5] }])], {
+      by: 'type',
+      types: ['cpusys'],
+      container: null,
+      zeroFill: false,
+    });
+    const c = coarsenCounts(m, 2);
+    assert.deepEqual(c.buckets, [0, 2000, 4000]);
+    assert.deepEqual(c.buckets.map((b) => c.series[0]!.values.get(b) ?? 0), [3, 4, 5]);
   });
 });
 

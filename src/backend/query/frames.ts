@@ -117,25 +117,46 @@ export function mergeCounts(
   return { buckets, series: ordered };
 }
 
+/** Merges every `factor` adjacent buckets into one (counts add up, so totals are unchanged). */
+export function coarsenCounts(merged: { buckets: number[]; series: CountSeries[] }, factor: number): { buckets: number[]; series: CountSeries[] } {
+  if (factor <= 1 || merged.buckets.length === 0) return merged;
+  const index = new Map<number, number>();
+  const buckets: number[] = [];
+  merged.buckets.forEach((b, i) => {
+    const j = Math.floor(i / factor);
+    if (buckets.length <= j) buckets.push(b);
+    index.set(b, buckets[j]!);
+  });
+  const series = merged.series.map((s) => {
+    const values = new Map<number, number>();
+    for (const [t, v] of s.values) {
+      const to = index.get(t);
+      if (to !== undefined) values.set(to, (values.get(to) ?? 0) + v);
+    }
+    return { labels: s.labels, values };
+  });
+  return { buckets, series };
+}
+
 export const TIMESERIES_MULTI: FrameMeta = { type: 'timeseries-multi', typeVersion: [0, 1] };
 
 export function countsFrames(refId: string, merged: { buckets: number[]; series: CountSeries[] }, stepMs: number): Frame[] {
   if (merged.series.length === 0) {
     return [{ name: 'count', refId, meta: { ...TIMESERIES_MULTI, custom: { stepMs } }, fields: [field('time', 'time', []), field('count', 'float64', [])] }];
   }
-  return merged.series.map((s) => {
+  return merged.series.map((s, i) => {
     const display = [s.labels.type, s.labels.container, s.labels.host].filter(Boolean).join(' · ');
     return {
       name: 'count',
       refId,
-      meta: { ...TIMESERIES_MULTI, custom: { stepMs } },
+      meta: i === 0 ? { ...TIMESERIES_MULTI, custom: { stepMs } } : TIMESERIES_MULTI,
       fields: [
-        field('time', 'time', merged.buckets, { config: { interval: stepMs } }),
+        field('time', 'time', merged.buckets),
         field(
           'count',
           'float64',
           merged.buckets.map((b) => s.values.get(b) ?? 0),
-          { labels: s.labels, config: { displayNameFromDS: display || 'captures', unit: 'short', decimals: 0 } },
+          { labels: s.labels, config: { displayNameFromDS: display || 'captures' } },
         ),
       ],
     };

@@ -15,6 +15,7 @@ import type { DataQuery, DataResponse } from '../plugin/messages';
 import { SettingsError } from '../settings';
 import { ensureSomeAnswered, findEvent, gatherCounts, gatherEvents, type EventWithAgent } from './fetch';
 import {
+  coarsenCounts,
   countsFrames,
   dstateFrame,
   eventsFrame,
@@ -32,7 +33,7 @@ export const DEFAULT_MERGE_EVENTS = 100;
 export const MAX_MERGE_EVENTS = 500;
 /** Budget for one counts response, and the Arrow framing cost of one series frame (measured). */
 const COUNTS_BUDGET_BYTES = 2 * 1024 * 1024;
-const COUNTS_FRAME_OVERHEAD = 1100;
+const COUNTS_FRAME_OVERHEAD = 900;
 /**
  * Grafana's plugin client keeps gRPC's default 4 MiB limit on a received message (it reports
  * ResourceExhausted beyond it), and one oversized QueryDataResponse would fail every refId in it.
@@ -69,29 +70,45 @@ async function eventsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
 }
 
 async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
-  const stepMs = countsStep(q);
-  const g = await gatherCounts(ctx.inst, { from: q.from, to: q.to, stepMs, by: q.by, types: q.types, hosts: q.hosts, container: q.container }, ctx.signal);
+  const requestedStepMs = countsStep(q);
+  const g = await gatherCounts(ctx.inst, { from: q.from, to: q.to, stepMs: requestedStepMs, by: q.by, types: q.types, hosts: q.hosts, container: q.container }, ctx.signal);
   ensureSomeAnswered(g);
-  const merged = mergeCounts(g.items, {
+  const mergedAll = mergeCounts(g.items, {
     by: q.by,
     types: q.types.length > 0 ? q.types : TRACER_TYPES,
     container: q.container,
     zeroFill: true,
   });
-  // One frame per series costs about 1 KiB of Arrow framing plus 16 bytes a bucket. When a large
-  // fleet would pass the budget, the all-zero series added by zero-filling go first.
+  // One frame per series costs about 0.8 KiB of Arrow framing plus 16 bytes a bucket. When a large
+  // fleet (or an alert rule's 1 s interval) would pass the budget: first the all-zero series added by
+  // zero-filling go, then adjacent buckets are merged (counts add up, totals stay exact).
+  const estimate = (m: { buckets: number[]; series: unknown[] }): number => m.series.length * (COUNTS_FRAME_OVERHEAD + m.buckets.length * 16);
   let dropped = 0;
-  if (merged.series.length * (COUNTS_FRAME_OVERHEAD + merged.buckets.length * 16) > COUNTS_BUDGET_BYTES) {
-    const before = merged.series.length;
-    merged.series = merged.series.filter((s) => [...s.values.values()].some((v) => v !== 0));
-    dropped = before - merged.series.length;
+  let merged = mergedAll;
+  if (estimate(merged) > COUNTS_BUDGET_BYTES) {
+    const kept = merged.series.filter((s) => [...s.values.values()].some((v) => v !== 0));
+    dropped = merged.series.length - kept.length;
+    merged = { buckets: merged.buckets, series: kept };
+  }
+  let stepMs = requestedStepMs;
+  if (estimate(merged) > COUNTS_BUDGET_BYTES && merged.series.length > 0) {
+    const perSeries = COUNTS_BUDGET_BYTES / merged.series.length - COUNTS_FRAME_OVERHEAD;
+    const maxBuckets = Math.max(1, Math.floor(perSeries / 16));
+    const factor = Math.ceil(merged.buckets.length / maxBuckets);
+    if (factor > 1) {
+      merged = coarsenCounts(merged, factor);
+      stepMs = requestedStepMs * factor;
+    }
   }
   const frames = countsFrames(q.refId, merged, stepMs);
   noteFailures(frames, g.failed, g.agentsAsked);
-  if (dropped > 0) {
+  const infos: string[] = [];
+  if (dropped > 0) infos.push(`${dropped} series with no captures in this range were left out to keep the response small`);
+  if (stepMs !== requestedStepMs) infos.push(`buckets widened from ${requestedStepMs / 1000} s to ${stepMs / 1000} s to keep ${merged.series.length} series within the response size limit`);
+  if (infos.length > 0) {
     frames[0]!.meta = {
       ...(frames[0]!.meta ?? {}),
-      notices: [...(frames[0]!.meta?.notices ?? []), { severity: 'info', text: `${dropped} series with no captures in this range were left out to keep the response small` }],
+      notices: [...(frames[0]!.meta?.notices ?? []), ...infos.map((text) => ({ severity: 'info' as const, text }))],
     };
   }
   return frames;
