@@ -16,7 +16,7 @@ module.exports = {
     '^.+\\.(t|j)sx?$': swcTransform,
     '^.+\\.mjs$': swcTransform,
   },
-  transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, 'internmap', 'robust-predicates'])],
+  transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, 'd3-[^/]+', 'internmap', 'delaunator', 'robust-predicates', '@grafana/flamegraph/dist/esm'])],
   // src/backend/ is Node code tested with node:test (tsconfig.node.json), not jest
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/src/backend/'],
   moduleFileExtensions: ['ts', 'tsx', 'js', 'jsx', 'mjs', 'cjs', 'json', 'node'],

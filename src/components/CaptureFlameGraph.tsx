@@ -17,6 +17,7 @@ import {
   FRAME_KINDS,
   KIND_TAGS,
   type NestedRows,
+  kindColor,
   diffRows,
   rowsFromNested,
   selfByKind,
@@ -57,13 +58,14 @@ const colorOptions: Array<{ label: string; value: ColorMode; description: string
 
 export function KindLegend({ rows, unit }: { rows: NestedRows; unit?: string }) {
   const s = useStyles2(getStyles);
+  const theme = useTheme2();
   const totals = selfByKind(rows);
   const all = Object.values(totals).reduce((a, b) => a + b, 0) || 1;
   return (
     <span className={s.legend} data-testid="kind-legend">
       {FRAME_KINDS.filter((k) => totals[k] > 0).map((k) => (
         <span key={k} className={s.legendItem} title={`${KIND_TAGS[k].tag}. = ${KIND_TAGS[k].title} frames`}>
-          <span className={s.swatch} style={{ background: KIND_TAGS[k].color }} />
+          <span className={s.swatch} style={{ background: kindColor(k, theme) }} />
           {KIND_TAGS[k].title} {Math.round((100 * totals[k]) / all)}%
           <Text color="secondary" variant="bodySmall">
             {' '}

@@ -4,7 +4,9 @@
  * @grafana/flamegraph's FlameGraph renders: diff against another profile, and the labels that make its
  * package colouring tell kernel frames from user frames.
  */
-import { type DataFrame, FieldType, createDataFrame } from '@grafana/data';
+import { type DataFrame, FieldType, type GrafanaTheme2, createDataFrame } from '@grafana/data';
+// not exported by the package's main entry; the version is pinned and frame.test.ts checks the behaviour
+import { getBarColorByPackage } from '@grafana/flamegraph/dist/esm/FlameGraph/colors.js';
 
 import type { NestedFlamegraph } from '../../datasource/resources';
 
@@ -161,13 +163,18 @@ export function diffRows(baseline: NestedRows, capture: NestedRows): NestedRows 
  * another pattern win ('.', '/', ':') are replaced in the name by look-alikes (․ ∕ ∶), so the tag always decides.
  * Search in kind mode therefore matches on the look-alikes; switch to "package" colours to search for `::`.
  */
-export const KIND_TAGS: Record<FrameKind, { tag: string; color: string; title: string }> = {
-  kernel: { tag: 'k', color: 'hsl(194, 52%, 61%)', title: 'kernel' },
-  user: { tag: 'u', color: 'hsl(47, 100%, 73%)', title: 'user' },
-  jit: { tag: 'j', color: 'hsl(246, 40%, 65%)', title: 'JIT' },
-  process: { tag: 'proc', color: 'rgb(183, 219, 171)', title: 'process' },
-  unknown: { tag: '?', color: 'rgb(249, 186, 143)', title: 'unknown' },
+export const KIND_TAGS: Record<FrameKind, { tag: string; title: string }> = {
+  kernel: { tag: 'k', title: 'kernel' }, // light blue
+  user: { tag: 'u', title: 'user' }, // yellow
+  jit: { tag: 'j', title: 'JIT' }, // violet
+  process: { tag: 'proc', title: 'process' }, // light green
+  unknown: { tag: '?', title: 'unknown' }, // peach
 };
+
+/** The colour the flame graph draws a frame of this kind in (for the legend), from the library itself. */
+export function kindColor(kind: FrameKind, theme: GrafanaTheme2): string {
+  return getBarColorByPackage(kindLabel('x', kind), theme).toHslString();
+}
 
 export function kindOf(kind: string | undefined): FrameKind {
   return (FRAME_KINDS as readonly string[]).includes(kind ?? '') ? (kind as FrameKind) : 'unknown';
