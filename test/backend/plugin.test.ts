@@ -208,6 +208,31 @@ describe('QueryData', () => {
     assert.deepEqual(seen, { 'host-a/cpusys': 2, 'host-a/dload': 1, 'host-b/cpusys': 2, 'host-b/dload': 1 });
   });
 
+  it('counts over a big fleet at 1 s: alert rules keep every label set (wider buckets), dashboards drop empty series first', async () => {
+    const fleet = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        new FixtureAgent({ host: `fleet-${i}`, token: TOKEN, events: hostEvents(`fleet-${i}`, now, 'a').filter((e) => e.event.type === 'cpusys') }).start(),
+      ),
+    );
+    try {
+      const settings = ds({ uid: 'ds-fleet', agents: fleet.map((a, i) => ({ name: `fleet-${i}`, url: a.url })), concurrency: 40 });
+      const q = () => [dataQuery('C', { queryType: 'counts' }, FROM, TO, { intervalMS: 1000, maxDataPoints: 43_200 })];
+      const alert = frames((await plugin.queryData(settings, q(), { fromAlert: true })).responses.C!);
+      assert.equal(alert.length, 200, '40 hosts × 5 types, zero series included');
+      const step = (alert[0]!.fields[0]!.values[1] as number) - (alert[0]!.fields[0]!.values[0] as number);
+      assert.ok(step > 1000, `buckets widened (${step} ms)`);
+      assert.match(alert[0]!.meta.notices!.map((n) => n.text).join(' '), /buckets widened from 1 s to \d+ s/);
+      const total = alert.reduce((a, f) => a + (f.fields[1]!.values as number[]).reduce((x, y) => x + y, 0), 0);
+      assert.equal(total, 80, 'two cpusys captures per host, none lost by merging buckets');
+      const dash = frames((await plugin.queryData(settings, q())).responses.C!);
+      assert.equal(dash.length, 40, 'only the cpusys series remain');
+      assert.match(dash[0]!.meta.notices!.map((n) => n.text).join(' '), /160 series with no captures/);
+      assert.equal(dash.reduce((a, f) => a + (f.fields[1]!.values as number[]).reduce((x, y) => x + y, 0), 0), 80);
+    } finally {
+      await Promise.all(fleet.map((a) => a.stop()));
+    }
+  });
+
   it('counts: by container', async () => {
     const r = await plugin.queryData(ds(), [dataQuery('C', { queryType: 'counts', by: 'container' }, FROM, TO)]);
     const fs = frames(r.responses.C!);

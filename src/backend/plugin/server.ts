@@ -111,7 +111,7 @@ export class PluginServer {
         const getInstance = this.instanceFor(req.pluginContext);
         const fromAlert = Object.entries(req.headers ?? {}).some(([k, v]) => k.toLowerCase() === 'fromalert' && v === 'true');
         const qlog = log.child({ fromAlert, queries: req.queries.length });
-        Promise.all(req.queries.map((q) => runQuery(q, getInstance, { signal, log: qlog, metrics: this.metrics }).then((r) => [q.refId, r] as const)))
+        Promise.all(req.queries.map((q) => runQuery(q, getInstance, { signal, log: qlog, metrics: this.metrics, fromAlert }).then((r) => [q.refId, r] as const)))
           .then((entries) => {
             const responses = Object.fromEntries(entries);
             const tooLarge = fitResponses(responses);

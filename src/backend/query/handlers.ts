@@ -46,6 +46,8 @@ interface Ctx {
   inst: DatasourceInstance;
   signal?: AbortSignal;
   log: Logger;
+  /** the request came from an alert rule (header FromAlert: true) */
+  fromAlert?: boolean;
 }
 
 /** Bucket width for counts: the panel's interval, enough to stay under maxDataPoints, whole seconds. */
@@ -79,26 +81,37 @@ async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
     container: q.container,
     zeroFill: true,
   });
-  // One frame per series costs about 0.8 KiB of Arrow framing plus 16 bytes a bucket. When a large
-  // fleet (or an alert rule's 1 s interval) would pass the budget: first the all-zero series added by
-  // zero-filling go, then adjacent buckets are merged (counts add up, totals stay exact).
+  // One frame per series costs about 0.9 KiB of Arrow framing plus 16 bytes a bucket. When a large
+  // fleet (or an alert rule's 1 s interval) would pass the budget, two things give: the all-zero
+  // series added by zero-filling are left out, and adjacent buckets are merged (counts add up, so
+  // totals stay exact). Dashboards keep resolution first (zero series go first); alert rules keep
+  // every label set first (buckets widen first), so no instance flips to "no data".
   const estimate = (m: { buckets: number[]; series: unknown[] }): number => m.series.length * (COUNTS_FRAME_OVERHEAD + m.buckets.length * 16);
   let dropped = 0;
   let merged = mergedAll;
-  if (estimate(merged) > COUNTS_BUDGET_BYTES) {
-    const kept = merged.series.filter((s) => [...s.values.values()].some((v) => v !== 0));
-    dropped = merged.series.length - kept.length;
-    merged = { buckets: merged.buckets, series: kept };
-  }
   let stepMs = requestedStepMs;
-  if (estimate(merged) > COUNTS_BUDGET_BYTES && merged.series.length > 0) {
+  const dropZeroSeries = (): void => {
+    if (estimate(merged) <= COUNTS_BUDGET_BYTES) return;
+    const kept = merged.series.filter((s) => [...s.values.values()].some((v) => v !== 0));
+    dropped += merged.series.length - kept.length;
+    merged = { buckets: merged.buckets, series: kept };
+  };
+  const widenBuckets = (): void => {
+    if (estimate(merged) <= COUNTS_BUDGET_BYTES || merged.series.length === 0) return;
     const perSeries = COUNTS_BUDGET_BYTES / merged.series.length - COUNTS_FRAME_OVERHEAD;
     const maxBuckets = Math.max(1, Math.floor(perSeries / 16));
     const factor = Math.ceil(merged.buckets.length / maxBuckets);
     if (factor > 1) {
       merged = coarsenCounts(merged, factor);
-      stepMs = requestedStepMs * factor;
+      stepMs *= factor;
     }
+  };
+  if (ctx.fromAlert) {
+    widenBuckets();
+    dropZeroSeries();
+  } else {
+    dropZeroSeries();
+    widenBuckets();
   }
   const frames = countsFrames(q.refId, merged, stepMs);
   noteFailures(frames, g.failed, g.agentsAsked);
@@ -320,7 +333,7 @@ export function errorResponse(err: unknown): DataResponse {
 export async function runQuery(
   dq: DataQuery,
   getInstance: () => DatasourceInstance,
-  ctx: { signal?: AbortSignal; log: Logger; metrics?: Metrics },
+  ctx: { signal?: AbortSignal; log: Logger; metrics?: Metrics; fromAlert?: boolean },
 ): Promise<DataResponse> {
   const started = process.hrtime.bigint();
   let queryType = dq.queryType || 'unknown';
@@ -329,7 +342,7 @@ export async function runQuery(
     const q = parseQuery(dq);
     queryType = q.queryType;
     const inst = getInstance();
-    const frames = await HANDLERS[q.queryType](q, { inst, signal: ctx.signal, log: ctx.log });
+    const frames = await HANDLERS[q.queryType](q, { inst, signal: ctx.signal, log: ctx.log, fromAlert: ctx.fromAlert });
     response = { frames: frames.map(frameToArrow), status: 200 };
   } catch (err) {
     response = errorResponse(err);
