@@ -1,0 +1,43 @@
+// The five tracers of an agent, built from the config and reconfigured in place on reload/PATCH.
+import type { TracersConfig } from '../config';
+import { TRACER_TYPES, type TracerType } from '../events/event';
+import type { TracerState } from '../api/schemas';
+import type { Tracer, TracerEnv, CommonTracerConfig } from './tracer';
+import { CpusysTracer } from './cpusys';
+import { CpuidleTracer } from './cpuidle';
+import { PendingTracer } from './pending';
+
+export class TracerRegistry {
+  private readonly tracers = new Map<TracerType, Tracer<CommonTracerConfig>>();
+
+  constructor(config: TracersConfig, env: TracerEnv) {
+    this.tracers.set('cpusys', new CpusysTracer(config.cpusys, env) as unknown as Tracer<CommonTracerConfig>);
+    this.tracers.set('cpuidle', new CpuidleTracer(config.cpuidle, env) as unknown as Tracer<CommonTracerConfig>);
+    for (const t of ['dload', 'memburst', 'iotracing'] as const) this.tracers.set(t, new PendingTracer(t, config[t], env));
+  }
+
+  get(type: TracerType): Tracer<CommonTracerConfig> {
+    return this.tracers.get(type)!;
+  }
+
+  startAll(): void {
+    for (const t of this.tracers.values()) t.start();
+  }
+
+  stopAll(): void {
+    for (const t of this.tracers.values()) t.stop();
+  }
+
+  reconfigure(config: TracersConfig): void {
+    for (const type of TRACER_TYPES) {
+      const t = this.tracers.get(type)!;
+      t.configure(config[type]);
+      if (config[type].enabled) t.start();
+      else t.stop();
+    }
+  }
+
+  states(): TracerState[] {
+    return TRACER_TYPES.map((t) => this.tracers.get(t)!.state());
+  }
+}
