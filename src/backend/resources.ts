@@ -4,7 +4,8 @@
 // (no SSRF). Errors use the agent API's shape { error: { code, message } }.
 //
 //   GET agents                                   agents with health, version, capabilities (/api/v1/info)
-//   GET events?type=&from=&to=&host=&container=&limit=     merged list, newest first, + failed agents
+//   GET events?type=&from=&to=&host=&container=&limit=&cursor=   merged list, newest first, + failed agents;
+//                                                nextCursor (opaque) gives the next, older page
 //   GET events/:id                               the event, from whichever agent holds it
 //   GET events/:id/flamegraph?format=nested|folded|pprof|svg&profile=   proxied bytes
 //   GET counts?from=&to=&step=&by=type|container&type=&host=&container=  merged trigger counts
@@ -15,7 +16,7 @@ import type { AgentFailure } from './agents/fanout';
 import { probeAll } from './health';
 import type { DatasourceInstance } from './instance';
 import type { CallResourceRequest, CallResourceResponse, StringList } from './plugin/messages';
-import { findEvent, gatherCounts, gatherEvents } from './query/fetch';
+import { decodeEventCursor, encodeEventCursor, findEvent, gatherCounts, gatherEvents } from './query/fetch';
 import { mergeCounts } from './query/frames';
 import { EVENT_ID_PATTERN, QueryError } from './query/parse';
 import { SettingsError } from './settings';
@@ -133,6 +134,7 @@ async function eventsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal
   const to = parseTime(qs.get('to'), now, now);
   const from = parseTime(qs.get('from'), to - 86_400_000, now);
   if (from > to) throw new QueryError('from must not be after to');
+  const limit = parseLimit(qs.get('limit'), 100, 1000);
   const g = await gatherEvents(
     inst,
     {
@@ -141,7 +143,8 @@ async function eventsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal
       types: parseTypes(qs.get('type')),
       hosts: parseList(qs.get('host')),
       container: qs.get('container') || null,
-      limit: parseLimit(qs.get('limit'), 100, 1000),
+      limit,
+      before: qs.get('cursor') ? decodeEventCursor(qs.get('cursor')!) : null,
     },
     signal,
   );
@@ -151,7 +154,7 @@ async function eventsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal
   return jsonResponse(200, {
     events: g.items.map((r) => r.event),
     agents: Object.fromEntries(g.items.map((r) => [r.event.id, r.agent])),
-    nextCursor: null,
+    nextCursor: g.more && g.items.length > 0 ? encodeEventCursor(g.items[g.items.length - 1]!.event) : null,
     failed: failedJson(g.failed),
   });
 }

@@ -453,6 +453,25 @@ describe('CallResource', () => {
     assert.equal(total, 12);
   });
 
+  it('events pages through the merged list with an opaque cursor, without repeats or gaps', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    const sizes: number[] = [];
+    do {
+      const r = await plugin.callResource(ds(), 'events', `from=${FROM}&to=${TO}&limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(r.code, 200);
+      const body = JSON.parse(r.body.toString()) as { events: AutotracingEvent[]; nextCursor: string | null };
+      sizes.push(body.events.length);
+      seen.push(...body.events.map((e) => e.id));
+      cursor = body.nextCursor;
+    } while (cursor && sizes.length < 10);
+    assert.deepEqual(sizes, [5, 5, 2]);
+    const all = [...agentA.opts.events, ...agentB.opts.events].map((e) => e.event).sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
+    assert.deepEqual(seen, all.map((e) => e.id));
+    const bad = await plugin.callResource(ds(), 'events', 'cursor=not-ours');
+    assert.equal(bad.code, 400);
+  });
+
   it('events/:id/flamegraph proxies every format with the right content type', async () => {
     const ev = agentA.opts.events.find((e) => e.event.type === 'cpusys')!.event;
     const nested = await plugin.callResource(ds(), `events/${ev.id}/flamegraph`, 'format=nested');

@@ -5,7 +5,7 @@ import type { CountsResponse } from '../../../agent/src/api/schemas';
 import { AgentError, type AgentClient } from '../agents/client';
 import { fanOut, failureOf, type AgentFailure } from '../agents/fanout';
 import type { DatasourceInstance } from '../instance';
-import { QueryError } from './parse';
+import { EVENT_ID_PATTERN, QueryError } from './parse';
 
 export interface Fleet {
   clients: AgentClient[];
@@ -46,6 +46,13 @@ export interface EventsFilter {
   hosts?: readonly string[];
   container?: string | null;
   limit: number;
+  /** only events strictly older than this position (time desc, then id desc): the next page */
+  before?: EventPosition | null;
+}
+
+export interface EventPosition {
+  time: number;
+  id: string;
 }
 
 export interface Gathered<T> {
@@ -53,6 +60,34 @@ export interface Gathered<T> {
   failed: AgentFailure[];
   agentsAsked: number;
   agentsAnswered: number;
+  /** events lists only: some agent has more events than were returned */
+  more?: boolean;
+}
+
+/** Opaque cursor of the merged event list: the position of the last event of a page. */
+export function encodeEventCursor(p: EventPosition): string {
+  return Buffer.from(JSON.stringify([p.time, p.id])).toString('base64url');
+}
+
+export function decodeEventCursor(raw: string): EventPosition {
+  const bad = (): never => {
+    throw new QueryError('cursor is not one this datasource gave out');
+  };
+  if (raw.length > 512 || !/^[A-Za-z0-9_-]+$/.test(raw)) return bad();
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    return bad();
+  }
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || !Number.isFinite(v[0]) || typeof v[1] !== 'string' || !EVENT_ID_PATTERN.test(v[1])) {
+    return bad();
+  }
+  return { time: v[0], id: v[1] };
+}
+
+function isBefore(e: AutotracingEvent, p: EventPosition): boolean {
+  return e.time < p.time || (e.time === p.time && e.id < p.id);
 }
 
 const PAGE_MAX = 1000;
@@ -67,38 +102,44 @@ export async function gatherEvents(inst: DatasourceInstance, f: EventsFilter, si
   const hosts = f.hosts ?? [];
   const fleet = await selectAgents(inst, hosts);
   const hostSet = new Set(hosts);
+  const before = f.before ?? null;
   const res = await fanOut(
     fleet.clients,
     async (client, sig) => {
       const out: AutotracingEvent[] = [];
       let cursor: string | undefined;
+      let more = false;
       do {
         const page = await client.listEvents(
           {
             type: f.types && f.types.length > 0 ? f.types.join(',') : undefined,
             from: Math.floor(f.from),
-            to: Math.ceil(f.to),
+            to: Math.ceil(before ? Math.min(f.to, before.time) : f.to),
             container: f.container ?? undefined,
             host: hosts.length === 1 ? hosts[0] : undefined,
-            limit: Math.min(PAGE_MAX, f.limit - out.length),
+            limit: Math.min(PAGE_MAX, f.limit - out.length + 1),
             cursor,
           },
           { signal: sig },
         );
         for (const e of page.events) {
           inst.hostOf.set(client.name, e.host);
+          if (before && !isBefore(e, before)) continue;
           out.push(e);
         }
         cursor = page.nextCursor ?? undefined;
         if (page.events.length === 0) break;
-      } while (cursor && out.length < f.limit);
-      return out;
+      } while (cursor && out.length <= f.limit);
+      if (cursor || out.length > f.limit) more = true;
+      return { events: out, more };
     },
     { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal },
   );
   const merged: EventWithAgent[] = [];
+  let more = false;
   for (const { agent, value } of res.ok) {
-    for (const event of value) {
+    more ||= value.more;
+    for (const event of value.events) {
       if (hostSet.size > 0 && !hostSet.has(event.host)) continue;
       if (f.types && f.types.length > 0 && !f.types.includes(event.type)) continue;
       inst.rememberEvent(event.id, agent);
@@ -111,6 +152,7 @@ export async function gatherEvents(inst: DatasourceInstance, f: EventsFilter, si
     failed: [...fleet.failed, ...res.failed],
     agentsAsked: fleet.clients.length,
     agentsAnswered: res.ok.length,
+    more: more || merged.length > f.limit,
   };
 }
 
