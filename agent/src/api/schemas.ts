@@ -57,6 +57,8 @@ export const NestedFlamegraphSchema = Type.Object({
     value: Type.Array(Type.Number()),
     self: Type.Array(Type.Number()),
     kind: Type.Array(Type.String()),
+    /** binary / shared object / kernel module of each row ('' when unknown); added by the agent API */
+    module: Type.Optional(Type.Array(Type.String())),
   }),
 });
 export type NestedFlamegraph = Static<typeof NestedFlamegraphSchema>;
@@ -69,6 +71,7 @@ export const CountsQuerySchema = Type.Object(
     by: Type.Optional(Type.Union([Type.Literal('type'), Type.Literal('container')])),
     type: Type.Optional(CsvTypes),
     container: Type.Optional(Type.String({ maxLength: 256 })),
+    host: Type.Optional(Type.String({ maxLength: 256 })),
   },
   { additionalProperties: false },
 );
@@ -137,3 +140,117 @@ export const InfoResponseSchema = Type.Object({
   tracers: Type.Array(TracerStateSchema),
 });
 export type InfoResponse = Static<typeof InfoResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Added with the agent's HTTP server (agent/src/api/server.ts): path parameters, the merged flame
+// graph over a time range, template-variable lists, the event stream and health bodies.
+
+/** Error codes the API answers with (the `error.code` of ErrorBodySchema). */
+export const API_ERROR_CODES = [
+  'BAD_REQUEST', // schema validation: unknown parameter, wrong type, out-of-range value
+  'BAD_RANGE', // from > to, a step that makes too many buckets
+  'BAD_CURSOR', // a cursor this agent did not hand out
+  'BAD_JSON', // a request body that is not JSON
+  'UNAUTHORIZED', // no or unknown bearer token (401)
+  'FORBIDDEN', // a read token on an admin route (403)
+  'NOT_FOUND', // unknown event, profile or route (404)
+  'CONFLICT', // 409
+  'PAYLOAD_TOO_LARGE', // 413
+  'UNSUPPORTED_MEDIA_TYPE', // 415
+  'RATE_LIMITED', // 429
+  'NOT_READY', // /readyz while starting or stopping (503)
+  'TOO_MANY_STREAMS', // event streams at their limit (503)
+  'INTERNAL', // 500, details only in the agent's log
+  // capture refusals (agent/src/capture/errors.ts) keep their own codes:
+  'NOT_IMPLEMENTED',
+  'DISABLED',
+  'BUSY',
+  'BUDGET',
+  'COOLDOWN',
+  'UNAVAILABLE',
+  'STOPPING',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+export const EventIdParamsSchema = Type.Object(
+  { id: Type.String({ pattern: '^[0-9A-Za-z]{26}$', description: 'event id (ULID, 26 characters)' }) },
+  { additionalProperties: false },
+);
+export type EventIdParams = Static<typeof EventIdParamsSchema>;
+
+export const TracerTypeParamsSchema = Type.Object({ type: TracerTypeSchema }, { additionalProperties: false });
+export type TracerTypeParams = Static<typeof TracerTypeParamsSchema>;
+
+/** PATCH /api/v1/tracers/:type body: some of the tracer's config keys (checked by the agent's config rules). */
+export const TracerPatchSchema = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+  description: 'keys of tracers.<type> (enabled, thresholds, durations as "10s" or ms numbers)',
+});
+export type TracerPatch = Static<typeof TracerPatchSchema>;
+
+export const MAX_MERGED_EVENTS = 500;
+export const DEFAULT_MERGED_EVENTS = 100;
+
+/** GET /api/v1/flamegraph: the flame graphs of every matching event, merged into one. */
+export const MergedFlamegraphQuerySchema = Type.Object(
+  {
+    from: Type.Optional(TimeParam),
+    to: Type.Optional(TimeParam),
+    type: Type.Optional(CsvTypes),
+    container: Type.Optional(Type.String({ maxLength: 256 })),
+    host: Type.Optional(Type.String({ maxLength: 256 })),
+    profile: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9_-]+$' })),
+    format: Type.Optional(Type.Union(FLAMEGRAPH_FORMATS.map((f) => Type.Literal(f)))),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_MERGED_EVENTS, description: `events merged at most (newest first), default ${DEFAULT_MERGED_EVENTS}` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type MergedFlamegraphQuery = Static<typeof MergedFlamegraphQuerySchema>;
+
+export const MergeInfoSchema = Type.Object({
+  profile: Type.Union([Type.String(), Type.Null()], { description: 'profile name merged (asked for, else "cpu", else the most common)' }),
+  events: Type.Integer({ description: 'flame graphs merged' }),
+  matched: Type.Integer({ description: 'matching events with that profile that were looked at' }),
+  skipped: Type.Integer({ description: 'flame graphs left out (another unit or sampling period, unreadable)' }),
+  truncated: Type.Boolean({ description: 'more events matched than were merged (raise limit or narrow the range)' }),
+  eventIds: Type.Array(Type.String(), { description: 'ids of the merged events, newest first' }),
+});
+export type MergeInfo = Static<typeof MergeInfoSchema>;
+
+export const MergedFlamegraphSchema = Type.Object({ ...NestedFlamegraphSchema.properties, merge: MergeInfoSchema });
+export type MergedFlamegraph = Static<typeof MergedFlamegraphSchema>;
+
+export const TimeRangeQuerySchema = Type.Object({ from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) }, { additionalProperties: false });
+export type TimeRangeQuery = Static<typeof TimeRangeQuerySchema>;
+
+export const HostsResponseSchema = Type.Object({ hosts: Type.Array(Type.String()) });
+export type HostsResponse = Static<typeof HostsResponseSchema>;
+
+const NullableText = Type.Union([Type.String(), Type.Null()]);
+export const ContainerSummarySchema = Type.Object({
+  id: Type.String(),
+  name: NullableText,
+  runtime: NullableText,
+  pod: NullableText,
+  namespace: NullableText,
+  events: Type.Integer(),
+  lastTime: Type.Number(),
+});
+export type ContainerSummary = Static<typeof ContainerSummarySchema>;
+
+export const ContainersResponseSchema = Type.Object({ containers: Type.Array(ContainerSummarySchema) });
+export type ContainersResponse = Static<typeof ContainersResponseSchema>;
+
+/** GET /api/v1/events/stream: server-sent `event` messages (data: Event JSON) as captures end. */
+export const StreamQuerySchema = Type.Object(
+  {
+    type: Type.Optional(CsvTypes),
+    container: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type StreamQuery = Static<typeof StreamQuerySchema>;
+
+export const HealthResponseSchema = Type.Object({ status: Type.String() });
+export type HealthResponse = Static<typeof HealthResponseSchema>;
