@@ -106,9 +106,9 @@ export function Events() {
     >
       <div className={s.page} data-testid="events-page">
         <Stack direction="row" gap={1} wrap="wrap" alignItems="center">
-          <InlineField label="Types">
+          <InlineField label="Types" htmlFor="events-filter-types">
             <MultiCombobox<string>
-              aria-label="Filter types"
+              id="events-filter-types"
               width="auto"
               minWidth={20}
               options={typeOptions}
@@ -117,9 +117,9 @@ export function Events() {
               onChange={(opts) => setParam('type', opts.map((o) => o.value).join(','))}
             />
           </InlineField>
-          <InlineField label="Hosts">
+          <InlineField label="Hosts" htmlFor="events-filter-hosts">
             <MultiCombobox<string>
-              aria-label="Filter hosts"
+              id="events-filter-hosts"
               width="auto"
               minWidth={20}
               options={hostOptions}

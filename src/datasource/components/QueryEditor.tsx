@@ -139,9 +139,9 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           </InlineField>
         )}
         {filters.includes('types') && (
-          <InlineField label="Types" labelWidth={LABEL_WIDTH} tooltip="Tracer types; empty: all">
+          <InlineField label="Types" labelWidth={LABEL_WIDTH} tooltip="Tracer types; empty: all" htmlFor={`${q.refId}-types`}>
             <MultiCombobox<string>
-              aria-label="Types"
+              id={`${q.refId}-types`}
               width="auto"
               minWidth={24}
               options={typeOptions}
@@ -153,9 +153,9 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           </InlineField>
         )}
         {filters.includes('hosts') && (
-          <InlineField label="Hosts" labelWidth={LABEL_WIDTH} tooltip="Hosts; empty: all agents">
+          <InlineField label="Hosts" labelWidth={LABEL_WIDTH} tooltip="Hosts; empty: all agents" htmlFor={`${q.refId}-hosts`}>
             <MultiCombobox<string>
-              aria-label="Hosts"
+              id={`${q.refId}-hosts`}
               width="auto"
               minWidth={24}
               options={hostOptions}
