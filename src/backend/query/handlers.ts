@@ -31,8 +31,12 @@ export const DEFAULT_EVENTS_LIMIT = 500;
 export const DEFAULT_EVIDENCE_EVENTS = 20;
 export const DEFAULT_MERGE_EVENTS = 100;
 export const MAX_MERGE_EVENTS = 500;
-/** Budget for one counts response, and the Arrow framing cost of one series frame (measured). */
+/**
+ * Budget for one counts result, and the Arrow framing cost of one series frame (measured). A
+ * dashboard may send several queries in one request; an alert rule usually one, so it gets more.
+ */
 const COUNTS_BUDGET_BYTES = 2 * 1024 * 1024;
+const COUNTS_ALERT_BUDGET_BYTES = 3.5 * 1024 * 1024;
 const COUNTS_FRAME_OVERHEAD = 900;
 /**
  * Grafana's plugin client keeps gRPC's default 4 MiB limit on a received message (it reports
@@ -86,19 +90,20 @@ async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   // series added by zero-filling are left out, and adjacent buckets are merged (counts add up, so
   // totals stay exact). Dashboards keep resolution first (zero series go first); alert rules keep
   // every label set first (buckets widen first), so no instance flips to "no data".
+  const budget = ctx.fromAlert ? COUNTS_ALERT_BUDGET_BYTES : COUNTS_BUDGET_BYTES;
   const estimate = (m: { buckets: number[]; series: unknown[] }): number => m.series.length * (COUNTS_FRAME_OVERHEAD + m.buckets.length * 16);
   let dropped = 0;
   let merged = mergedAll;
   let stepMs = requestedStepMs;
   const dropZeroSeries = (): void => {
-    if (estimate(merged) <= COUNTS_BUDGET_BYTES) return;
+    if (estimate(merged) <= budget) return;
     const kept = merged.series.filter((s) => [...s.values.values()].some((v) => v !== 0));
     dropped += merged.series.length - kept.length;
     merged = { buckets: merged.buckets, series: kept };
   };
   const widenBuckets = (): void => {
-    if (estimate(merged) <= COUNTS_BUDGET_BYTES || merged.series.length === 0) return;
-    const perSeries = COUNTS_BUDGET_BYTES / merged.series.length - COUNTS_FRAME_OVERHEAD;
+    if (estimate(merged) <= budget || merged.series.length === 0) return;
+    const perSeries = budget / merged.series.length - COUNTS_FRAME_OVERHEAD;
     const maxBuckets = Math.max(1, Math.floor(perSeries / 16));
     const factor = Math.ceil(merged.buckets.length / maxBuckets);
     if (factor > 1) {
