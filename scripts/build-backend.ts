@@ -18,7 +18,8 @@ import { build } from 'esbuild';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const EXECUTABLE = path.join(ROOT, 'dist', 'datasource', 'gpx_autotracing_linux_amd64');
-const WORK = path.join(ROOT, 'build', 'backend-sea');
+// per-process work folder, so two builds started at once (parallel test files) cannot mix their files
+const WORK = path.join(ROOT, 'build', 'backend-sea', String(process.pid));
 const BUNDLE = path.join(WORK, 'gpx_autotracing.cjs');
 const BLOB = path.join(WORK, 'sea-prep.blob');
 const SEA_CONFIG = path.join(WORK, 'sea-config.json');
@@ -73,7 +74,7 @@ export async function buildBackend(log: (s: string) => void = (s) => process.std
   // the blob must be made by the same Node binary it is injected into
   execFileSync(process.execPath, ['--experimental-sea-config', SEA_CONFIG], { stdio: ['ignore', 'pipe', 'pipe'] });
 
-  const tmp = `${EXECUTABLE}.tmp`;
+  const tmp = `${EXECUTABLE}.tmp-${process.pid}`;
   fs.rmSync(tmp, { force: true });
   fs.copyFileSync(process.execPath, tmp);
   fs.chmodSync(tmp, 0o755);
@@ -91,7 +92,8 @@ export async function buildBackend(log: (s: string) => void = (s) => process.std
     const err = e as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`postject failed: ${String(err.stdout)}${String(err.stderr)}`);
   }
-  fs.renameSync(tmp, EXECUTABLE);
+  fs.renameSync(tmp, EXECUTABLE); // atomic: a concurrent reader sees the old or the new file, never half
+  fs.rmSync(WORK, { recursive: true, force: true });
 
   // smoke test: with no environment at all it must refuse politely (exit 1, message on stderr)
   try {
