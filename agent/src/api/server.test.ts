@@ -157,7 +157,9 @@ describe('API over inject', () => {
     try {
       assert.equal(json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events', headers: read })).events.length, 7);
       assert.equal(json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events?limit=10', headers: read })).events.length, 10);
-      assertError(await app.inject({ url: '/api/v1/events?limit=11', headers: read }), 400, 'BAD_REQUEST');
+      const cut = json<{ events: unknown[]; nextCursor: string | null }>(await app.inject({ url: '/api/v1/events?limit=11', headers: read }));
+      assert.equal(cut.events.length, 10, 'cut to api.maxPageSize');
+      assert.ok(cut.nextCursor);
     } finally {
       agent.setConfig(old);
     }
@@ -376,6 +378,7 @@ describe('API over inject', () => {
       ['limit zero', { url: '/api/v1/events?limit=0' }, 'BAD_REQUEST'],
       ['limit fractional', { url: '/api/v1/events?limit=1.5' }, 'BAD_REQUEST'],
       ['huge limit', { url: '/api/v1/events?limit=100000000000000000000' }, 'BAD_REQUEST'],
+      ['limit above the absolute bound', { url: '/api/v1/events?limit=10001' }, 'BAD_REQUEST'],
       ['limit repeated', { url: '/api/v1/events?limit=1&limit=2' }, 'BAD_REQUEST'],
       ['from > to', { url: `/api/v1/events?from=${T0 + 1}&to=${T0}` }, 'BAD_RANGE'],
       ['from > to (relative)', { url: '/api/v1/events?from=now&to=now-1h' }, 'BAD_RANGE'],

@@ -361,8 +361,9 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
     async (req) => {
       const cfg = api();
       const q = req.query;
-      const limit = q.limit ?? Math.min(cfg.defaultPageSize, cfg.maxPageSize);
-      if (limit > cfg.maxPageSize) throw badRequest(`limit must be at most ${cfg.maxPageSize} (api.maxPageSize)`);
+      // above api.maxPageSize the page is cut to it (clients cannot know the setting; nextCursor continues);
+      // above the schema's bound (10000) it is a 400
+      const limit = Math.min(q.limit ?? cfg.defaultPageSize, cfg.maxPageSize);
       const { from, to } = parseRange(q);
       return agent.store.listEvents({
         types: splitTypes(q.type),
