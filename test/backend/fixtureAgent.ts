@@ -11,9 +11,10 @@ import type {
   ErrorBody,
   InfoResponse,
   ListEventsResponse,
+  MergedFlamegraph,
   NestedFlamegraph,
 } from '../../agent/src/api/schemas';
-import { foldedToNested, type FixtureEvent } from './fixtures';
+import { foldedToNested, sumFolded, type FixtureEvent } from './fixtures';
 
 export interface FixtureAgentOptions {
   host: string;
@@ -97,6 +98,7 @@ export class FixtureAgent {
     if (url.pathname === '/api/v1/info') return this.send(res, 200, this.info());
     if (url.pathname === '/api/v1/events') return this.send(res, 200, this.list(q));
     if (url.pathname === '/api/v1/stats/counts') return this.send(res, 200, this.counts(q));
+    if (url.pathname === '/api/v1/flamegraph') return this.send(res, 200, this.merged(q));
     if (parts[0] === 'api' && parts[1] === 'v1' && parts[2] === 'events' && parts.length >= 4) {
       const fx = this.opts.events.find((e) => e.event.id === parts[3]);
       if (!fx) return this.error(res, 404, 'NOT_FOUND', `no event ${parts[3]}`);
@@ -154,6 +156,34 @@ export class FixtureAgent {
       by,
       buckets,
       series: [...series.entries()].map(([k, values]) => ({ labels: { [by]: k }, values })),
+    };
+  }
+
+  /** GET /api/v1/flamegraph (nested): matching events' graphs merged, as the agent documents it. */
+  private merged(q: URLSearchParams): MergedFlamegraph {
+    const limit = Number(q.get('limit') ?? 100);
+    const byId = new Map(this.opts.events.map((f) => [f.event.id, f]));
+    const events = this.filtered(q).map((e) => byId.get(e.id)!);
+    let profile = q.get('profile');
+    if (!profile) {
+      const names = new Map<string, number>();
+      for (const f of events) for (const n of Object.keys(f.profiles)) names.set(n, (names.get(n) ?? 0) + 1);
+      profile = names.has('cpu') ? 'cpu' : ([...names.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null);
+    }
+    const withProfile = profile ? events.filter((f) => f.profiles[profile!]) : [];
+    const used = withProfile.slice(0, limit);
+    const unit = used[0]?.profiles[profile!]!.unit ?? 'samples';
+    const nested = foldedToNested(sumFolded(...used.map((f) => f.profiles[profile!]!.folded)), profile ?? 'merged', unit);
+    return {
+      ...nested,
+      merge: {
+        profile,
+        events: used.length,
+        matched: withProfile.length,
+        skipped: 0,
+        truncated: withProfile.length > used.length,
+        eventIds: used.map((f) => f.event.id),
+      },
     };
   }
 

@@ -280,6 +280,27 @@ describe('QueryData', () => {
     assert.deepEqual(new Set(f.meta.custom?.agents as string[]), new Set(['agent-a', 'agent-b']));
   });
 
+  it('merged flame graphs: one profile across the fleet (cpu wins; others asked again), units kept', async () => {
+    const offOnly = await new FixtureAgent({ host: 'host-off', token: TOKEN, events: hostEvents('host-off', now, 'a').filter((e) => e.event.type === 'dload') }).start();
+    try {
+      const settings = ds({ uid: 'ds-offcpu', agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-off', url: offOnly.url }] });
+      const r = await plugin.queryData(settings, [
+        dataQuery('ANY', { queryType: 'flamegraph' }, FROM, TO),
+        dataQuery('OFF', { queryType: 'flamegraph', types: ['dload'] }, FROM, TO),
+      ]);
+      const any = frames(r.responses.ANY!)[0]!;
+      assert.equal(any.meta.custom?.profile, 'cpu');
+      assert.deepEqual(any.meta.custom?.agents, ['agent-a'], 'agent-off has no cpu profile: asked again, nothing to merge');
+      assert.equal(any.field('value').values[0], foldedToNested(sumFolded(CPU_A, CPU_C, CPU_B)).total);
+      const off = frames(r.responses.OFF!)[0]!;
+      assert.equal(off.meta.custom?.profile, 'offcpu');
+      assert.equal(off.field('value').config?.unit, 'ns');
+      assert.equal(off.meta.custom?.events, 2, 'the dload capture of each agent');
+    } finally {
+      await offOnly.stop();
+    }
+  });
+
   it('dstate, memory and io: tables from the events evidence', async () => {
     const r = await plugin.queryData(ds(), [
       dataQuery('D', { queryType: 'dstate', hosts: ['host-a'] }, FROM, TO),

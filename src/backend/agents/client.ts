@@ -10,11 +10,13 @@ import {
   EventSchema,
   InfoResponseSchema,
   ListEventsResponseSchema,
+  MergedFlamegraphSchema,
   NestedFlamegraphSchema,
   type AutotracingEvent,
   type CountsResponse,
   type InfoResponse,
   type ListEventsResponse,
+  type MergedFlamegraph,
   type NestedFlamegraph,
 } from '../../../agent/src/api/schemas';
 import type { AgentConfig } from '../settings';
@@ -234,6 +236,11 @@ export class AgentClient {
 
   flamegraphRaw(id: string, format: string, profile: string | undefined, opts: RequestOptions = {}): Promise<RawResponse> {
     return this.get(`/api/v1/events/${encodeURIComponent(id)}/flamegraph`, { format, profile }, { ...opts, accept: '*/*' });
+  }
+
+  /** GET /api/v1/flamegraph?format=nested: the agent's matching captures merged into one graph. */
+  mergedFlamegraph(query: Record<string, string | number | undefined>, opts: RequestOptions = {}): Promise<MergedFlamegraph> {
+    return this.getJson('/api/v1/flamegraph', MergedFlamegraphSchema, { ...query, format: 'nested' }, opts);
   }
 
   counts(query: Record<string, string | number | undefined>, opts: RequestOptions = {}): Promise<CountsResponse> {

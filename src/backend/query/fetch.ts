@@ -229,6 +229,7 @@ export async function gatherCounts(
             by: f.by,
             type: f.types && f.types.length > 0 ? f.types.join(',') : undefined,
             container: f.container ?? undefined,
+            host: hosts.length === 1 ? hosts[0] : undefined,
           },
           { signal: sig },
         )

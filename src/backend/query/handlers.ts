@@ -1,8 +1,8 @@
 // QueryData: one handler per query type. Each returns frames or throws QueryError; runQueries turns
 // every DataQuery into a DataResponse (never a thrown gRPC error).
-import { TRACER_TYPES, type AutotracingEvent, type FlamegraphRef, type TracerType } from '../../../agent/src/events/event';
-import type { NestedFlamegraph } from '../../../agent/src/api/schemas';
-import { AgentError } from '../agents/client';
+import { TRACER_TYPES, type TracerType } from '../../../agent/src/events/event';
+import type { MergedFlamegraph, NestedFlamegraph } from '../../../agent/src/api/schemas';
+import { AgentError, type AgentClient } from '../agents/client';
 import { fanOut, type AgentFailure } from '../agents/fanout';
 import { EVIDENCE_TYPE, dstateRows, ioRows, memoryContainerRows, memoryRows } from '../evidence/shapes';
 import { FlamegraphShapeError, MAX_FRAME_NODES, mergeGraphs, nestedToRows, pruneTree, rowsToTree, treeToRows, type FlameRows } from '../flamegraph/nested';
@@ -13,7 +13,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { DataQuery, DataResponse } from '../plugin/messages';
 import { SettingsError } from '../settings';
-import { ensureSomeAnswered, findEvent, gatherCounts, gatherEvents, type EventWithAgent } from './fetch';
+import { ensureSomeAnswered, findEvent, gatherCounts, gatherEvents, selectAgents, type EventWithAgent } from './fetch';
 import {
   coarsenCounts,
   countsFrames,
@@ -132,22 +132,6 @@ async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   return frames;
 }
 
-function flamegraphRefs(e: AutotracingEvent): FlamegraphRef[] {
-  const refs = (e.data as { flamegraphs?: unknown }).flamegraphs;
-  if (!Array.isArray(refs)) return [];
-  return refs.filter((r): r is FlamegraphRef => r !== null && typeof r === 'object' && typeof (r as FlamegraphRef).name === 'string');
-}
-
-/** The profile to merge: the one asked for, else "cpu" when present, else the most common name. */
-export function chooseProfile(events: readonly AutotracingEvent[], wanted: string | null): string | null {
-  if (wanted) return wanted;
-  const counts = new Map<string, number>();
-  for (const e of events) for (const r of flamegraphRefs(e)) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
-  if (counts.size === 0) return null;
-  if (counts.has('cpu')) return 'cpu';
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
-}
-
 function notePruned(frame: Frame, pruned: { removed: number; removedValue: number }, total: number): void {
   if (pruned.removed === 0) return;
   const share = total > 0 ? ` (${((100 * pruned.removedValue) / total).toFixed(2)}% of the total)` : '';
@@ -200,75 +184,94 @@ async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
     return frames;
   }
 
-  // Merged over the time range and filters, across events and agents.
+  return mergedFlamegraphQuery(q, ctx);
+}
+
+/**
+ * Merged over the time range and filters, across events and agents: every agent merges its own
+ * matching captures (GET /api/v1/flamegraph, newest first, at most `limit`), then the agents' graphs
+ * are merged here by call path. The profile is the one asked for; otherwise each agent picks ("cpu"
+ * when it has it, else its most common) and, when they disagree, the fleet's choice ("cpu" if any
+ * agent has it, else the one with most events) is asked again from the others.
+ */
+async function mergedFlamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   const limit = Math.min(q.limit ?? DEFAULT_MERGE_EVENTS, MAX_MERGE_EVENTS);
-  const g = await gatherEvents(
-    ctx.inst,
-    { from: q.from, to: q.to, types: q.types, hosts: q.hosts, container: q.container, limit: Math.max(limit * 4, 200) },
-    ctx.signal,
-  );
+  const fleet = await selectAgents(ctx.inst, q.hosts);
+  const ask = (client: AgentClient, profile: string | null, signal: AbortSignal): Promise<MergedFlamegraph> =>
+    client.mergedFlamegraph(
+      {
+        from: Math.floor(q.from),
+        to: Math.ceil(q.to),
+        type: q.types.length > 0 ? q.types.join(',') : undefined,
+        container: q.container ?? undefined,
+        host: q.hosts.length === 1 ? q.hosts[0] : undefined,
+        profile: profile ?? undefined,
+        limit,
+      },
+      { signal },
+    );
+  const opts = { semaphore: ctx.inst.semaphore, timeoutMs: ctx.inst.settings.timeoutMs, signal: ctx.signal };
+  const first = await fanOut(fleet.clients, (c, sig) => ask(c, q.profile, sig), opts);
+  const g = { failed: [...fleet.failed, ...first.failed], agentsAsked: fleet.clients.length, agentsAnswered: first.ok.length, items: null };
   ensureSomeAnswered(g);
-  const withGraphs = g.items.filter((r) => flamegraphRefs(r.event).length > 0);
-  const profile = chooseProfile(
-    withGraphs.map((r) => r.event),
-    q.profile,
-  );
-  const chosen = profile ? withGraphs.filter((r) => flamegraphRefs(r.event).some((f) => f.name === profile)).slice(0, limit) : [];
-  const set = await ctx.inst.agents();
-  const byName = new Map(set.clients.map((c) => [c.name, c]));
-  const targets = chosen
-    .map((r) => ({ name: r.agent, url: byName.get(r.agent)?.config.url ?? '', item: r }))
-    .filter((t) => byName.has(t.name));
-  const res = await fanOut(targets, (t, sig) => byName.get(t.name)!.nestedFlamegraph(t.item.event.id, profile ?? undefined, { signal: sig }), {
-    semaphore: ctx.inst.semaphore,
-    timeoutMs: ctx.inst.settings.timeoutMs,
-    signal: ctx.signal,
-  });
-  // keep the majority unit (profiles of one name should share it), note the rest
-  const unitCount = new Map<string, number>();
-  for (const r of res.ok) unitCount.set(r.value.unit, (unitCount.get(r.value.unit) ?? 0) + 1);
-  const unit = [...unitCount.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'samples';
-  const failed: AgentFailure[] = [...g.failed];
-  const perAgentFail = new Map<string, { url: string; n: number; reason: string }>();
-  for (const f of res.failed) {
-    const cur = perAgentFail.get(f.agent) ?? { url: f.url, n: 0, reason: f.reason };
-    cur.n++;
-    perAgentFail.set(f.agent, cur);
+
+  const hostSet = new Set(q.hosts);
+  const got = new Map<string, MergedFlamegraph>();
+  for (const r of first.ok) if (r.value.merge.events > 0) got.set(r.agent, r.value);
+  let profile = q.profile;
+  if (!profile) {
+    const byProfile = new Map<string, number>();
+    for (const m of got.values()) if (m.merge.profile) byProfile.set(m.merge.profile, (byProfile.get(m.merge.profile) ?? 0) + m.merge.events);
+    profile = byProfile.has('cpu') ? 'cpu' : ([...byProfile.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null);
+    const again = profile ? fleet.clients.filter((c) => got.has(c.name) && got.get(c.name)!.merge.profile !== profile) : [];
+    for (const c of again) got.delete(c.name);
+    if (again.length > 0) {
+      const second = await fanOut(again, (c, sig) => ask(c, profile, sig), opts);
+      g.failed.push(...second.failed);
+      for (const r of second.ok) if (r.value.merge.events > 0) got.set(r.agent, r.value);
+    }
   }
-  for (const [agent, f] of perAgentFail) failed.push({ agent, url: f.url, kind: 'flamegraph', reason: `${f.n} flame graph(s) not fetched: ${f.reason}` });
-  const usable = res.ok.filter((r) => r.value.unit === unit).map((r) => r.value);
-  const skipped = res.ok.length - usable.length;
+  // an agent's events belong to its own host: with a host filter, keep the agents that serve it
+  const graphs = [...got.entries()].filter(([agent]) => hostSet.size === 0 || !ctx.inst.hostOf.has(agent) || hostSet.has(ctx.inst.hostOf.get(agent)!));
+
+  // keep the majority unit (one profile name should have one unit), note the rest
+  const unitCount = new Map<string, number>();
+  for (const [, m] of graphs) unitCount.set(m.unit, (unitCount.get(m.unit) ?? 0) + m.merge.events);
+  const unit = [...unitCount.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'samples';
+  const usable = graphs.filter(([, m]) => m.unit === unit);
+  const otherUnit = graphs.filter(([, m]) => m.unit !== unit).map(([a]) => a);
+
   let rows: FlameRows;
   let pruned = { removed: 0, removedValue: 0 };
   try {
-    const { root } = mergeGraphs(usable);
+    const { root } = mergeGraphs(usable.map(([, m]) => m));
     pruned = pruneTree(root, MAX_FRAME_NODES);
     rows = treeToRows(root);
   } catch (e) {
     if (e instanceof FlamegraphShapeError) throw new QueryError(`malformed flame graph from an agent: ${e.message}`, 502);
     throw e;
   }
-  const agents = [...new Set(chosen.map((r) => r.agent))];
+  const events = usable.reduce((a, [, m]) => a + m.merge.events, 0);
+  const skipped = usable.reduce((a, [, m]) => a + m.merge.skipped, 0);
+  const truncated = usable.filter(([, m]) => m.merge.truncated).map(([a]) => a);
   const frames = [
     flamegraphFrame(q.refId, rows, unit, {
       merged: true,
       profile,
-      events: usable.length,
-      agents,
-      eventIds: chosen.map((r) => r.event.id).slice(0, 50),
+      events,
+      agents: usable.map(([a]) => a),
+      eventIds: usable.flatMap(([, m]) => m.merge.eventIds).slice(0, 50),
     }),
   ];
-  noteFailures(frames, failed, g.agentsAsked);
+  noteFailures(frames, g.failed, g.agentsAsked);
   notePruned(frames[0]!, pruned, rows.value[0] ?? 0);
-  if (skipped > 0) {
-    frames[0]!.meta!.notices = [
-      ...(frames[0]!.meta!.notices ?? []),
-      { severity: 'info', text: `${skipped} flame graph(s) in another unit than ${unit} were left out of the merge` },
-    ];
-  }
-  if (chosen.length === 0) {
-    frames[0]!.meta!.notices = [...(frames[0]!.meta!.notices ?? []), { severity: 'info', text: 'no captures with a flame graph in this time range' }];
-  }
+  const info = (text: string): void => {
+    frames[0]!.meta!.notices = [...(frames[0]!.meta!.notices ?? []), { severity: 'info', text }];
+  };
+  if (otherUnit.length > 0) info(`left out of the merge, their ${profile ?? ''} profiles are not in ${unit}: ${otherUnit.join(', ')}`);
+  if (skipped > 0) info(`${skipped} flame graph(s) were left out by the agents (another unit or sampling period, or unreadable)`);
+  if (truncated.length > 0) info(`more captures matched than the ${limit} merged per agent on ${truncated.join(', ')}: raise limit or narrow the range`);
+  if (events === 0) info('no captures with a flame graph in this time range');
   return frames;
 }
 

@@ -17,12 +17,12 @@ function dq(json: string | object, extra: Partial<DataQuery> = {}): DataQuery {
 
 describe('query JSON', () => {
   it('reads the contract fields', () => {
-    const q = parseQuery(dq({ refId: 'A', queryType: 'events', types: ['cpusys', 'dload'], hosts: ['h1'], container: 'web', eventId: '01HXYZ', limit: 5 }));
+    const q = parseQuery(dq({ refId: 'A', queryType: 'events', types: ['cpusys', 'dload'], hosts: ['h1'], container: 'web', eventId: '01HXYZ0000000000000000ABCD', limit: 5 }));
     assert.equal(q.queryType, 'events');
     assert.deepEqual(q.types, ['cpusys', 'dload']);
     assert.deepEqual(q.hosts, ['h1']);
     assert.equal(q.container, 'web');
-    assert.equal(q.eventId, '01HXYZ');
+    assert.equal(q.eventId, '01HXYZ0000000000000000ABCD');
     assert.equal(q.limit, 5);
     assert.deepEqual([q.from, q.to, q.intervalMs, q.maxDataPoints], [1000, 5000, 2000, 500]);
   });

@@ -1,6 +1,7 @@
 // Query JSON (DESIGN.md contract): { refId, queryType, types?, hosts?, container?, eventId?, limit? };
 // the queryType also arrives in DataQuery.queryType (which wins when both are set). Anything wrong
 // becomes a QueryError with status 400 for that refId only.
+import { EventIdParamsSchema } from '../../../agent/src/api/schemas';
 import { TRACER_TYPES, type TracerType } from '../../../agent/src/events/event';
 import type { DataQuery } from '../plugin/messages';
 
@@ -34,7 +35,8 @@ export interface ParsedQuery {
   maxDataPoints: number;
 }
 
-export const EVENT_ID_PATTERN = /^[0-9A-Za-z_-]{1,64}$/;
+/** The agent's event id rule (EventIdParamsSchema: a ULID, 26 letters and digits). */
+export const EVENT_ID_PATTERN = new RegExp(EventIdParamsSchema.properties.id.pattern!);
 const NAME_PATTERN = /^[^\u0000-\u001f]{1,256}$/;
 
 function stringList(v: unknown, name: string): string[] {
@@ -90,7 +92,7 @@ export function parseQuery(q: DataQuery): ParsedQuery {
 
   let eventId: string | null = null;
   if (json.eventId !== undefined && json.eventId !== null && json.eventId !== '') {
-    if (typeof json.eventId !== 'string' || !EVENT_ID_PATTERN.test(json.eventId.trim())) throw new QueryError('eventId must be an event id (letters, digits, - and _)');
+    if (typeof json.eventId !== 'string' || !EVENT_ID_PATTERN.test(json.eventId.trim())) throw new QueryError('eventId must be an event id (26 letters and digits)');
     eventId = json.eventId.trim();
   }
 
