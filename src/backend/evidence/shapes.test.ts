@@ -57,6 +57,13 @@ describe('evidence shapes', () => {
     ]);
   });
 
+  it('iotracing: the device may be an object with a name', () => {
+    const ev = of(ours, 'iotracing');
+    const rows = ioRows({ ...ev, data: { ...ev.data, device: { name: 'nvme0n1', major: 259, minor: 0, util: 97 } } });
+    assert.equal(rows[2]!.device, 'nvme0n1', 'the process row without files takes the event device');
+    assert.equal(rows[0]!.device, 'loop0', 'a file keeps its own device');
+  });
+
   it('unknown shapes give no rows rather than errors', () => {
     const ev = { ...of(ours, 'iotracing'), data: { something: 'else', processes: 'not a list' } };
     assert.deepEqual(ioRows(ev), []);

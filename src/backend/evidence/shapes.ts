@@ -11,7 +11,7 @@
 //   memburst:  data.growers: [{ pid, comm, cmdline, container, rssBytes, growthBytes }]
 //              data.containers?: [{ container, usageBytes, growthBytes }]
 //                                                   (Huatuo: data.top_memory_usage [{pid, process_name, memory_size}])
-//   iotracing: data.device, data.processes: [{ pid, comm, container, readBps, writeBps, diskReadBps,
+//   iotracing: data.device (a name, or { name, major, minor, util, … }), data.processes: [{ pid, comm, container, readBps, writeBps, diskReadBps,
 //              diskWriteBps, writeback?, files: [{ path, device, inode, direct, readBps, writeBps,
 //              q2cUs, d2cUs, maxQ2cUs, maxD2cUs }] }]
 //              (Huatuo: reason_snapshot.device, process_file_io_stats [{pid, comm, container_hostname,
@@ -203,14 +203,21 @@ const WRITE_BPS = ['writeBps', 'write_bps', 'fs_write_bps', 'total_fs_write_bps'
 const DISK_READ_BPS = ['diskReadBps', 'disk_read_bps', 'total_disk_read_bps'];
 const DISK_WRITE_BPS = ['diskWriteBps', 'disk_write_bps', 'total_disk_write_bps'];
 
+/** A device given as its name or as an object with a name. */
+function deviceName(o: Obj, keys: readonly string[]): string {
+  const v = pick(o, keys);
+  if (isObj(v)) return str(v, ['name', 'device']);
+  return str(o, keys);
+}
+
 export function ioRows(ev: AutotracingEvent): IoRow[] {
   const d = ev.data as Obj;
   const snap = isObj(d.reason_snapshot) ? d.reason_snapshot : isObj(d.trigger) ? d.trigger : {};
-  const eventDevice = str(d, ['device']) || str(snap, ['device']);
+  const eventDevice = deviceName(d, ['device']) || deviceName(snap, ['device']);
   const rows: IoRow[] = [];
   for (const p of list(d, ['processes', 'topProcesses', 'process_file_io_stats'])) {
     const base = {
-      device: str(p, ['device']) || eventDevice,
+      device: deviceName(p, ['device']) || eventDevice,
       pid: num(p, ['pid']),
       comm: str(p, ['comm', 'process_name']),
       container: containerName(p, ev.container),
@@ -237,7 +244,7 @@ export function ioRows(ev: AutotracingEvent): IoRow[] {
     for (const f of files) {
       rows.push({
         ...base,
-        device: str(f, ['device', 'dev']) || base.device,
+        device: deviceName(f, ['device', 'dev']) || base.device,
         path: str(f, ['path']),
         inode: num(f, ['inode', 'ino']),
         direct: bool(f, ['direct', 'is_direct']),
