@@ -176,7 +176,10 @@ export async function findEvent(inst: DatasourceInstance, id: string, signal?: A
       // moved, expired or agent down: fall through to asking everyone
     }
   }
-  if (set.clients.length === 0) throw new QueryError('no agents are configured for this datasource', 400);
+  if (set.clients.length === 0) {
+    if (set.discoveryError) throw new QueryError(set.discoveryError, 502);
+    throw new QueryError('no agents are configured for this datasource', 400);
+  }
   const res = await fanOut(
     set.clients,
     async (client, sig) => {
