@@ -10,6 +10,15 @@
  *   into dist/datasource/gpx_autotracing_linux_amd64) and src/__fixtures__/ (test data). The scaffold
  *   copies every src/**\/*.json; here only plugin.json files, images and docs are copied.
  * - The repository has no LICENSE/CHANGELOG.md of the plugin's own: they are copied when present.
+ *
+ * Versions (package.json): React 18.3 and @grafana/{data,ui,runtime,schema,i18n} 12.4.2, as create-plugin 7.1.7
+ * scaffolds for Grafana >= 12.3 (all externals: Grafana supplies its own at run time). @grafana/flamegraph is
+ * NOT provided by Grafana and is bundled into panels/flamegraph/module.js and the app's event page chunk. It
+ * exists only as 10.x, 11.x and 13.0.1: 13.0.1 peers on @grafana/assistant and react-table and calls
+ * @grafana/ui 13 APIs a Grafana 12 may lack, so 11.3.1 is used (React 18 peer; its code runs against
+ * Grafana 12's @grafana/ui at run time). npm `overrides` give it our @grafana/data/ui 12.4.2, react 18.3.1 and
+ * @emotion/css (one copy each in jest and type checks), and pin react-data-grid to a registry version
+ * (@grafana/ui 12.x depends on a GitHub tarball, which cannot be fetched here).
  */
 import CopyWebpackPlugin from 'copy-webpack-plugin';
 import path from 'path';
