@@ -20,18 +20,20 @@ const volatile bool kernel_only = false;
 /* Flipped by user space (through the mmaped .bss) to switch generations. */
 __u32 generation = 0;
 
-#define STACK_ENTRIES 16384
+#define STACK_ENTRIES 32768
 #define COUNT_ENTRIES 32768
 
 struct stack_map {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STACK_ENTRIES);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PROFILE_MAX_DEPTH * sizeof(__u64));
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory follows the distinct stacks seen, not the maximum */
+	__type(key, __u64);
+	__type(value, struct profile_stack);
 };
 struct count_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, COUNT_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct profile_key);
 	__type(value, __u64);
 };
@@ -47,6 +49,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct profile_stats);
 } stats SEC(".maps");
+
+/* Scratch space for one stack (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct profile_stack);
+} scratch SEC(".maps");
 
 static __always_inline struct cgroup *task_cgroup(struct task_struct *task)
 {
@@ -77,13 +87,42 @@ static __always_inline bool under_filter(struct cgroup *cg)
 	return false;
 }
 
+/* Read one stack, store it under its FNV-1a hash, return the hash (or STACK_NONE / STACK_LOST). */
+static __always_inline __u64 store_stack(void *ctx, void *stacks, __u64 flags)
+{
+	__u32 zero = 0;
+	struct profile_stack *buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf)
+		return STACK_LOST;
+	/* Straight-line code (unrolled, no branches in the loops) keeps verification cheap: frames past
+	 * the end are zero, and hashing all slots gives the same hash for the same stack. */
+#pragma unroll
+	for (int i = 0; i < PROFILE_MAX_DEPTH; i++)
+		buf->ips[i] = 0;
+	long n = bpf_get_stack(ctx, buf->ips, sizeof(buf->ips), flags);
+	if (n == -EFAULT || n == 0)
+		return STACK_NONE;
+	if (n < 0)
+		return STACK_LOST;
+	__u64 h = 0xcbf29ce484222325ULL;
+#pragma unroll
+	for (int i = 0; i < PROFILE_MAX_DEPTH; i++) {
+		h ^= buf->ips[i];
+		h *= 0x100000001b3ULL;
+	}
+	if (h <= STACK_LOST)
+		h += 2;
+	if (bpf_map_update_elem(stacks, &h, buf, BPF_NOEXIST) && !bpf_map_lookup_elem(stacks, &h))
+		return STACK_LOST; /* map full */
+	return h;
+}
+
 static __always_inline void count(void *ctx, void *stacks, void *counts, struct profile_key *key,
 				  struct profile_stats *st)
 {
-	key->kstack_id = bpf_get_stackid(ctx, stacks, 0);
-	key->ustack_id = kernel_only ? -1 : bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
-	if (st && ((key->kstack_id < 0 && key->kstack_id != -EFAULT) ||
-		   (key->ustack_id < 0 && key->ustack_id != -EFAULT && !kernel_only)))
+	key->kstack = store_stack(ctx, stacks, 0);
+	key->ustack = kernel_only ? STACK_NONE : store_stack(ctx, stacks, BPF_F_USER_STACK);
+	if (st && (key->kstack == STACK_LOST || key->ustack == STACK_LOST))
 		st->lost_stacks++;
 
 	__u64 *val = bpf_map_lookup_elem(counts, key);

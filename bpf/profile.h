@@ -9,13 +9,23 @@
 #define CGROUP_MODE_UNIFIED 1 /* cgroup v2 (default hierarchy) */
 #define CGROUP_MODE_V1_CPU 2  /* cgroup v1, the hierarchy the cpu controller is bound to */
 
+/* Stacks are stored under a 64-bit hash of their frames (bpf_get_stack + FNV-1a in the program)
+ * instead of a STACK_TRACE map: a stack-trace map drops a stack whenever its bucket is taken by
+ * another one (a few percent of samples at 16k buckets), and preallocates every bucket. */
+#define STACK_NONE 0ULL /* no stack: user-mode sample (kernel stack) or kernel thread (user stack) */
+#define STACK_LOST 1ULL /* the stack could not be read or stored */
+
 struct profile_key {
 	__u32 pid;       /* tgid */
-	__s32 kstack_id; /* <0: no kernel stack (user mode) or lost */
-	__s32 ustack_id; /* <0: kernel thread, kernel-only mode, or lost */
 	__u32 cpu;       /* CPU of the first sample of this key in the window (informative) */
+	__u64 kstack;    /* hash of the kernel stack, or STACK_NONE / STACK_LOST */
+	__u64 ustack;    /* hash of the user stack, or STACK_NONE / STACK_LOST */
 	__u64 cgroup_id; /* kernfs id of the task's cgroup in the configured hierarchy */
 	char comm[PROFILE_COMM_LEN];
+};
+
+struct profile_stack {
+	__u64 ips[PROFILE_MAX_DEPTH]; /* innermost first, zero-padded */
 };
 
 struct profile_stats {

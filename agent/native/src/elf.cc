@@ -97,7 +97,7 @@ ElfResult ReadElf(const std::string &path) {
         if (!nm || !*nm) continue;
         int bind = GELF_ST_BIND(s.st_info);
         int rank = (sh.sh_type == SHT_DYNSYM ? 3 : 0) + (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2);
-        r.syms.push_back({s.st_value, s.st_size, Demangle(nm), rank});
+        r.syms.push_back({s.st_value, s.st_size, nm, rank});  // demangled lazily, on lookup
       }
     } else if (sh.sh_type == SHT_NOTE) {
       Elf_Data *d = elf_getdata(scn, nullptr);
@@ -195,6 +195,14 @@ Napi::Value ReadElfSymbols(const Napi::CallbackInfo &info) {
   return ToJs(env, r);
 }
 
+// C++/Rust (legacy) names → readable; anything else is returned as is. Demangling every symbol of a
+// large binary up front costs more than reading the file, so callers demangle only what they show.
+Napi::Value DemangleJs(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "demangle(name)");
+  return Napi::String::New(env, Demangle(info[0].As<Napi::String>().Utf8Value().c_str()));
+}
+
 Napi::Value ReadElfSymbolsAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "readElfSymbolsAsync(path)");
@@ -209,6 +217,7 @@ Napi::Value ReadElfSymbolsAsync(const Napi::CallbackInfo &info) {
 void InitElf(Napi::Env env, Napi::Object exports) {
   exports.Set("readElfSymbols", Napi::Function::New(env, ReadElfSymbols));
   exports.Set("readElfSymbolsAsync", Napi::Function::New(env, ReadElfSymbolsAsync));
+  exports.Set("demangle", Napi::Function::New(env, DemangleJs));
 }
 
 }  // namespace at

@@ -123,7 +123,7 @@ export interface ElfSymbols {
   debuglink: string | null;
   type: 'exec' | 'dyn' | 'rel' | 'other';
   loads: ElfLoad[];
-  /** function symbols sorted by start address */
+  /** function symbols sorted by start address; names as in the file (mangled: see demangle) */
   symbols: { start: Float64Array; size: Float64Array; names: string[] };
 }
 
@@ -131,6 +131,8 @@ interface NativeModule {
   BpfObject: new (path: string, opts?: { btfPath?: string }) => BpfObject;
   readElfSymbols(path: string): ElfSymbols;
   readElfSymbolsAsync(path: string): Promise<ElfSymbols>;
+  /** C++ / legacy Rust symbol → readable name; other names unchanged */
+  demangle(name: string): string;
   probeProgType(type: 'kprobe' | 'tracepoint' | 'perf_event' | 'raw_tracepoint' | 'tracing' | 'cgroup_skb'): number;
   probeMapType(type: 'hash' | 'percpu_array' | 'stack_trace' | 'ringbuf' | 'task_storage' | 'lru_hash'): number;
   probeHelper(

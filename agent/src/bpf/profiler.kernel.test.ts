@@ -32,8 +32,8 @@ test('pid filter: only the target, its user stack symbolized from main to the le
   try {
     await sleep(200);
     const p = new Profiler({ frequency: FREQ, pid: spin.pid });
+    p.start(); // loading takes a while: count CPU time from the moment sampling is attached
     const c0 = cpuSeconds(spin.pid);
-    p.start();
     await sleep(2500);
     const w = p.stop();
     const cpu = cpuSeconds(spin.pid) - c0;
@@ -60,7 +60,7 @@ test('pid filter: only the target, its user stack symbolized from main to the le
 });
 
 test('kernel stacks: a syscall-heavy stressor shows its syscall path', async () => {
-  const stress = spawn('stress-ng', ['--open', '1', '--timeout', '6s', '--quiet'], { stdio: 'ignore' });
+  const stress = spawn('stress-ng', ['--open', '1', '--timeout', '6s', '--quiet', '--temp-path', '/tmp'], { stdio: 'ignore' });
   try {
     await sleep(800);
     const p = new Profiler({ frequency: FREQ });
@@ -99,8 +99,8 @@ for (const [label, parent, hierarchy] of [
     try {
       await sleep(200);
       const p = new Profiler({ frequency: FREQ, cgroup: { dir: cg.dir, hierarchy } });
-      const c0 = cpuSecondsAll([a.pid, b.pid]);
       p.start();
+      const c0 = cpuSecondsAll([a.pid, b.pid]);
       await sleep(2500);
       const w = p.stop();
       const cpu = cpuSecondsAll([a.pid, b.pid]) - c0;
@@ -122,8 +122,8 @@ test('continuous mode: drained windows tile the timeline and add up to the CPU t
   try {
     await sleep(200);
     const p = new Profiler({ frequency: FREQ, pid: spin.pid });
-    const c0 = cpuSeconds(spin.pid);
     p.start();
+    const c0 = cpuSeconds(spin.pid);
     const windows: SampleWindow[] = [];
     for (let i = 0; i < 6; i++) {
       await sleep(500);

@@ -6,7 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openObject, le, isBpfError, type BpfObject, type BpfLink } from './native';
 
 export const PROFILE_MAX_DEPTH = 127;
-const KEY_SIZE = 40; // struct profile_key in bpf/profile.h
+const KEY_SIZE = 48; // struct profile_key in bpf/profile.h
+const STACK_NONE = 0n;
+const STACK_LOST = 1n;
 const CGROUP_MODE_UNIFIED = 1;
 const CGROUP_MODE_V1_CPU = 2;
 
@@ -55,8 +57,6 @@ export interface SampleWindow {
   samples: RawSample[];
   stats: { samples: number; filtered: number; lostStacks: number; lostCounts: number };
 }
-
-const EFAULT = 14;
 
 export class Profiler {
   private obj: BpfObject | null = null;
@@ -159,45 +159,45 @@ export class Profiler {
     const obj = this.requireObj();
     const endedAt = Date.now();
     const counts = obj.map(`counts${gen}`).dump({ delete: true });
-    const stackMap = obj.map(`stacks${gen}`);
-    const stacks = new Map<number, bigint[]>();
-    const readStack = (id: number): bigint[] => {
-      let s = stacks.get(id);
-      if (!s) {
-        const key = Buffer.alloc(4);
-        key.writeInt32LE(id);
-        const v = stackMap.lookup(key);
-        s = [];
-        if (v) {
-          for (let i = 0; i < PROFILE_MAX_DEPTH; i++) {
-            const ip = v.readBigUInt64LE(i * 8);
-            if (ip === 0n) break;
-            s.push(ip);
-          }
-        }
-        stacks.set(id, s);
+    // every stack of the generation at once; nothing writes to it any more
+    const dumped = obj.map(`stacks${gen}`).dump({ delete: true });
+    const stacks = new Map<bigint, bigint[]>();
+    const vsize = PROFILE_MAX_DEPTH * 8;
+    for (let i = 0; i < dumped.count; i++) {
+      const v = dumped.values.subarray(i * vsize, (i + 1) * vsize);
+      const s: bigint[] = [];
+      for (let j = 0; j < PROFILE_MAX_DEPTH; j++) {
+        const ip = v.readBigUInt64LE(j * 8);
+        if (ip === 0n) break;
+        s.push(ip);
       }
-      return s;
+      stacks.set(dumped.keys.readBigUInt64LE(i * 8), s);
+    }
+    const stackOf = (h: bigint): { ips: bigint[]; lost: boolean } => {
+      if (h === STACK_NONE) return { ips: [], lost: false };
+      const s = stacks.get(h);
+      return s ? { ips: s, lost: false } : { ips: [], lost: true };
     };
     const samples: RawSample[] = [];
     for (let i = 0; i < counts.count; i++) {
       const k = counts.keys.subarray(i * KEY_SIZE, (i + 1) * KEY_SIZE);
-      const kid = k.readInt32LE(4);
-      const uid = k.readInt32LE(8);
-      const commRaw = k.subarray(24, 40);
+      const kh = k.readBigUInt64LE(8);
+      const uh = k.readBigUInt64LE(16);
+      const ks = kh === STACK_LOST ? { ips: [], lost: true } : stackOf(kh);
+      const us = uh === STACK_LOST ? { ips: [], lost: true } : stackOf(uh);
+      const commRaw = k.subarray(32, 48);
       const nul = commRaw.indexOf(0);
       samples.push({
         pid: k.readUInt32LE(0),
-        kstack: kid >= 0 ? readStack(kid) : [],
-        ustack: uid >= 0 ? readStack(uid) : [],
-        lostStack: (kid < 0 && kid !== -EFAULT) || (uid < 0 && uid !== -EFAULT && !this.opts.kernelOnly),
-        cpu: k.readUInt32LE(12),
-        cgroupId: k.readBigUInt64LE(16),
+        kstack: ks.ips,
+        ustack: us.ips,
+        lostStack: ks.lost || us.lost,
+        cpu: k.readUInt32LE(4),
+        cgroupId: k.readBigUInt64LE(24),
         comm: commRaw.subarray(0, nul < 0 ? 16 : nul).toString('utf8'),
         count: Number(counts.values.readBigUInt64LE(i * 8)),
       });
     }
-    stackMap.clear();
     const stats = this.readStats();
     const delta = {
       samples: stats.samples - this.statsBase.samples,
