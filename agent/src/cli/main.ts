@@ -1,6 +1,4 @@
 // `npm run -s agent -- <command>`: the agent's command line (contract in DESIGN.md "CLI").
-import { runDoctor } from './doctor';
-import { runProfile } from './profile';
 import { parse, UsageError } from './args';
 
 const USAGE = `usage: npm run -s agent -- <command> [options]
@@ -20,9 +18,11 @@ or the api section of --config).`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
+// Loaded on demand: `profile` should not pay for the daemon's HTTP stack and database.
 const commands: Record<string, Command> = {
-  doctor: (argv) => runDoctor({ json: !!parse(argv, { json: { type: 'boolean' } }).values.json }),
-  profile: runProfile,
+  run: async (argv) => (await import('./run.js')).runDaemon(argv),
+  doctor: async (argv) => (await import('./doctor.js')).runDoctor({ json: !!parse(argv, { json: { type: 'boolean' } }).values.json }),
+  profile: async (argv) => (await import('./profile.js')).runProfile(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

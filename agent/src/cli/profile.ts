@@ -1,10 +1,10 @@
 // `profile`: a one-shot on-CPU profile of this host (or one process / cgroup), no daemon needed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Profiler, type CgroupFilter } from '../bpf/profiler';
 import { Symbolizer } from '../profiles/symbols/symbolizer';
 import { buildCpuProfile } from '../profiles/cpuProfile';
+import { collectWindow } from '../profiles/collect';
 import { toFolded } from '../profiles/folded';
 import { toNestedFlamegraph } from '../profiles/nested';
 import { toPprof } from '../profiles/pprof';
@@ -57,21 +57,21 @@ export async function runProfile(argv: string[]): Promise<number> {
   const cgroup = values.cgroup ? resolveCgroup(values.cgroup) : undefined;
 
   const profiler = new Profiler({ frequency, pid, cgroup, kernelOnly: values['kernel-only'] });
+  const symbolizer = new Symbolizer();
   profiler.start();
   const stopEarly = new AbortController();
   const onSignal = () => stopEarly.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let window;
   try {
-    await sleep(durationMs, undefined, { signal: stopEarly.signal });
-  } catch {
-    /* interrupted: keep what was collected */
+    // Ctrl-C ends the window early and keeps what was collected
+    window = await collectWindow(profiler, durationMs, { symbolizer, signal: stopEarly.signal });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const window = profiler.stop();
-  const { profile, processes, totalSamples } = await buildCpuProfile(window, new Symbolizer(), { perPid: values['per-pid'] });
+  const { profile, processes, totalSamples } = await buildCpuProfile(window, symbolizer, { perPid: values['per-pid'] });
 
   const scope = pid !== undefined ? `pid ${pid}` : cgroup ? `cgroup ${cgroup.dir}` : 'all CPUs';
   let out: string | Buffer;

@@ -13,7 +13,7 @@ import type { CpusysConfig, CpuidleConfig } from '../config';
 
 function stress(args: string[], cgroupProcs: string[] = []): ChildProcess {
   // stress-ng forks its workers from the parent: putting the parent in the cgroup first puts them all there
-  const child = spawn('sh', ['-c', `for f in ${cgroupProcs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --quiet`], { stdio: 'ignore' });
+  const child = spawn('sh', ['-c', `for f in ${cgroupProcs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --quiet --temp-path /tmp`], { stdio: 'ignore' });
   return child;
 }
 

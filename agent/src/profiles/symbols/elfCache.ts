@@ -113,6 +113,20 @@ export function fileOffsetToVaddr(loads: ElfLoad[], fileOffset: number): number 
   return best ? fileOffset - best.offset + best.vaddr : null;
 }
 
+const demangled = new Map<string, string>();
+
+/** Demangle on the way out, once per distinct name (most symbols of a binary are never shown). */
+function readable(name: string): string {
+  if (!name.startsWith('_Z') && !name.startsWith('_R')) return name;
+  let d = demangled.get(name);
+  if (d === undefined) {
+    d = simplifyCppName(native().demangle(name));
+    if (demangled.size > 200_000) demangled.clear();
+    demangled.set(name, d);
+  }
+  return d;
+}
+
 export function lookupSymbol(e: ElfEntry, vaddr: number): string | null {
   const s = e.starts;
   let lo = 0;
@@ -128,5 +142,53 @@ export function lookupSymbol(e: ElfEntry, vaddr: number): string | null {
   if (ans < 0) return null;
   const size = e.sizes[ans]!;
   if (size > 0 && vaddr >= s[ans]! + size) return null;
-  return e.names[ans]!;
+  return readable(e.names[ans]!);
+}
+
+/**
+ * "ret ns::Class<T>::fn(int, char**) const [clone .isra.0]" → "ns::Class<T>::fn [clone .isra.0]":
+ * what perf and most profilers show. Parameter lists and return types make flame graphs unreadable
+ * and split one function into many frames.
+ */
+export function simplifyCppName(full: string): string {
+  let clone = '';
+  let s = full;
+  const c = / \[clone [^\]]+\]$/.exec(s);
+  if (c) {
+    clone = c[0];
+    s = s.slice(0, c.index);
+  }
+  let depthAngle = 0;
+  let depthParen = 0;
+  let paramsAt = -1;
+  let lastSpace = -1;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '(' && s.startsWith('(anonymous namespace)', i)) {
+      i += '(anonymous namespace)'.length - 1;
+      continue;
+    }
+    if (s.startsWith('operator', i) && /^operator\W/.test(s.slice(i, i + 9))) {
+      // operator(), operator<, operator<<, operator->: skip the operator token itself
+      const m = /^operator\s*(\(\)|\[\]|<<=?|>>=?|->\*?|[<>!=+\-*/%^&|~,]=?|&&|\|\||\+\+|--|new(\[\])?|delete(\[\])?)/.exec(s.slice(i));
+      if (m) {
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    if (ch === '<') depthAngle++;
+    else if (ch === '>') depthAngle = Math.max(0, depthAngle - 1);
+    else if (ch === '(') {
+      if (depthAngle === 0 && depthParen === 0) {
+        paramsAt = i;
+        break;
+      }
+      depthParen++;
+    } else if (ch === ')') depthParen = Math.max(0, depthParen - 1);
+    // "operator< <char>": the space before a template argument list is not a return-type boundary
+    else if (ch === ' ' && depthAngle === 0 && depthParen === 0 && s[i + 1] !== '<') lastSpace = i;
+  }
+  let name = paramsAt >= 0 ? s.slice(0, paramsAt) : s;
+  if (paramsAt >= 0 && lastSpace >= 0 && lastSpace < paramsAt) name = name.slice(lastSpace + 1);
+  return (name || full) + clone;
 }

@@ -37,7 +37,17 @@ export interface SymbolizerOptions {
   kernel?: () => KernelSymbols;
 }
 
+/** Maps of processes seen during a capture, so a process that exits before the end still symbolizes. */
+interface RememberedMaps {
+  starttime: string;
+  maps: Mapping[];
+  at: number;
+}
+
+const REMEMBER_MS = 5 * 60_000;
+
 export class Symbolizer {
+  private readonly remembered = new Map<number, RememberedMaps>();
   private readonly procRoot: string;
   readonly elfCache: ElfCache;
   private readonly kernel: () => KernelSymbols;
@@ -48,6 +58,51 @@ export class Symbolizer {
     this.kernel = opts.kernel ?? (() => kernelSymbols());
   }
 
+  /**
+   * Read and keep the memory maps of these processes now (and start loading their binaries' symbols),
+   * so samples of a process that exits before the capture ends can still be symbolized — what perf
+   * gets from its mmap records. Call it for the pids seen in each drained window.
+   */
+  observe(pids: Iterable<number>, opts: { loadSymbols?: boolean } = {}): void {
+    const now = Date.now();
+    for (const [pid, r] of this.remembered) if (now - r.at > REMEMBER_MS) this.remembered.delete(pid);
+    for (const pid of pids) {
+      const starttime = this.starttime(pid);
+      if (starttime === null) continue;
+      const have = this.remembered.get(pid);
+      if (have && have.starttime === starttime && now - have.at < 1000) continue;
+      const maps = this.readMaps(pid);
+      if (!maps) continue;
+      this.remembered.set(pid, { starttime, maps, at: now });
+      if (opts.loadSymbols !== false) {
+        for (const m of maps) {
+          if (!isFileBacked(m) || m.perms[2] !== 'x') continue;
+          void this.elfCache.get(`${m.dev}:${m.inode}`, this.candidates(pid, m));
+        }
+      }
+    }
+  }
+
+  private starttime(pid: number): string | null {
+    try {
+      const stat = fs.readFileSync(path.join(this.procRoot, String(pid), 'stat'), 'latin1');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  private candidates(pid: number, m: Mapping): string[] {
+    return [path.join(this.procRoot, String(pid), 'map_files', m.range), path.join(this.procRoot, String(pid), 'root', m.path), m.path];
+  }
+
+  /** Current maps of a live process, else the ones remembered for it. */
+  private mapsOf(pid: number): Mapping[] | null {
+    const live = this.readMaps(pid);
+    if (live) return live;
+    return this.remembered.get(pid)?.maps ?? null;
+  }
+
   /** Symbolize many samples at once; processes are read once each, binaries once overall. */
   async symbolize<T extends StackSample>(samples: T[]): Promise<(T & SymbolizedStack)[]> {
     const ks = this.kernel();
@@ -55,7 +110,7 @@ export class Symbolizer {
     // First pass: which processes and binaries are needed.
     for (const s of samples) {
       if (s.ustack.length === 0 || views.has(s.pid)) continue;
-      views.set(s.pid, { maps: this.readMaps(s.pid), perfMap: undefined, elf: new Map() });
+      views.set(s.pid, { maps: this.mapsOf(s.pid), perfMap: undefined, elf: new Map() });
     }
     await this.loadBinaries(samples, views);
 
@@ -102,13 +157,8 @@ export class Symbolizer {
         const pk = `${s.pid}/${key}`;
         if (seen.has(pk)) continue;
         seen.add(pk);
-        const candidates = [
-          path.join(this.procRoot, String(s.pid), 'map_files', m.range),
-          path.join(this.procRoot, String(s.pid), 'root', m.path),
-          m.path,
-        ];
         jobs.push(
-          this.elfCache.get(key, candidates).then((e) => {
+          this.elfCache.get(key, this.candidates(s.pid, m)).then((e) => {
             view.elf.set(key, e);
           }),
         );
@@ -153,7 +203,7 @@ export class Symbolizer {
       const m = /^NSpid:\s+(.+)$/m.exec(status);
       if (m) nspid = Number(m[1]!.trim().split(/\s+/).pop());
     } catch {
-      return null;
+      /* exited: its perf map file usually outlives it in the host's /tmp */
     }
     for (const p of [path.join(base, 'root', 'tmp', `perf-${nspid}.map`), `/tmp/perf-${pid}.map`]) {
       try {

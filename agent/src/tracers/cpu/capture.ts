@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { Profiler, type CgroupFilter } from '../../bpf/profiler';
 import { buildCpuProfile, type ProcessCpu } from '../../profiles/cpuProfile';
+import { collectWindow } from '../../profiles/collect';
 import type { Profile } from '../../profiles/model';
 import type { CaptureContext } from '../../capture/manager';
 import type { ContainerRef } from '../../events/event';
@@ -99,12 +100,8 @@ export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuC
   const profiler = new Profiler({ frequency: opts.frequency, cgroup: opts.cgroup, recordHierarchy: opts.recordHierarchy });
   profiler.start();
   const t0 = Date.now();
-  try {
-    await ctx.wait(ctx.durationMs);
-  } finally {
-    // nothing: stop() below always runs, even when aborted, and keeps what was sampled
-  }
-  const window = profiler.stop();
+  // drains every second, remembering the maps of processes seen; on shutdown keeps what it has
+  const window = await collectWindow(profiler, ctx.durationMs, { symbolizer: env.symbolizer, signal: ctx.signal });
   const elapsed = Date.now() - t0;
   const endPids = opts.pids?.() ?? undefined;
   const endSnap = snapshotProcesses(endPids ?? undefined);
