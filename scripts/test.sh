@@ -23,9 +23,8 @@ run_suite() { # name, command...
 
 run_suite unit node --test --test-concurrency=2 --test-reporter=spec "${unit[@]}"
 run_suite kernel node --test --test-concurrency=1 --test-reporter=spec "${kernel[@]}"
-if node -e 'process.exit(require("./package.json").scripts["test:ci"] ? 0 : 1)'; then
-  run_suite frontend npm run -s test:ci
-fi
+run_suite frontend npm run -s test:ci
+run_suite backend npm run -s test:backend
 
 failed=()
 for name in "${!pids[@]}"; do
