@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -143,6 +143,35 @@ describe('API over sockets', () => {
     assert.ok(s.messages.some((m) => m.event === 'close'));
     assert.equal(listeners(agent), 0);
     agent.close();
+  });
+
+  test('requests the HTTP parser rejects get the error shape too (400, 431), never a 5xx', async () => {
+    const agent = makeTestAgent();
+    const app = await buildServer(agent, { https: null });
+    try {
+      const port = await listen(app);
+      const raw = (payload: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const sock = connect(port, '127.0.0.1', () => sock.end(payload));
+          let got = '';
+          sock.on('data', (c: Buffer) => (got += c.toString()));
+          sock.on('close', () => resolve(got));
+          sock.on('error', reject);
+        });
+      for (const [payload, status] of [
+        ['GARBAGE / HTTP/1.1\r\n\r\n', 400],
+        ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
+        [`GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ] as const) {
+        const res = await raw(payload);
+        assert.match(res, new RegExp(`^HTTP/1.1 ${status} `), res.slice(0, 80));
+        const body = JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+        assert.equal(body.error.code, 'BAD_REQUEST');
+      }
+    } finally {
+      await app.close();
+      agent.close();
+    }
   });
 
   let hasOpenssl = true;

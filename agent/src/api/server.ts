@@ -4,7 +4,8 @@
 // applies without a restart. `buildServer` returns the instance ready but not listening; the daemon
 // calls listen() and close().
 import { readFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -203,6 +204,22 @@ const flamegraphResponse = (json: TSchema, what: string) => ({
   ...errorResponses,
 });
 
+/** Requests Node's HTTP parser rejects (malformed, headers too large) get our error shape too. */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'BAD_REQUEST', 'request headers too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'BAD_REQUEST', 'request not received in time']
+        : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const tls = opts.https === undefined ? httpsOptions(agent.config()) : opts.https;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
@@ -216,7 +233,9 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
     // request lines are logged at debug level by the onResponse hook below, not at info for every poll
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_CEILING,
-    return503OnClosing: true,
+    // requests still arriving while the daemon closes the server are served (with our error shapes)
+    return503OnClosing: false,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' as const, useDefaults: true, allErrors: false } },
   };
   const base = tls ? fastify({ ...common, https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } }) : fastify(common);
