@@ -1,5 +1,6 @@
 // `npm run -s agent -- <command>`: the agent's command line (contract in DESIGN.md "CLI").
 import { parse, UsageError } from './args';
+import { clientCommands } from './clientCommands';
 
 const USAGE = `usage: npm run -s agent -- <command> [options]
 
@@ -8,10 +9,11 @@ const USAGE = `usage: npm run -s agent -- <command> [options]
   profile --duration S [--frequency HZ] [--pid P | --cgroup PATH] [--kernel-only] [--per-pid]
           [--format folded|json|svg|pprof] [--output FILE]
                                             one-shot on-CPU profile, no daemon needed
-  events list [--type T] [--since DUR] [--json]
+  events list [--type T] [--since DUR] [--container C] [--limit N] [--json]
   events show ID [--json]
-  flamegraph ID [--format folded|json|svg|pprof] [--output FILE]
-  trigger TYPE [--container ID]             ask a running agent for a capture now
+  flamegraph ID [--format folded|json|svg|pprof] [--profile NAME] [--output FILE]
+  trigger TYPE [--container ID] [--duration S] [--wait] [--json]
+                                            ask a running agent for a capture now
 
 Commands that talk to a running agent take --url and --token (or AUTOTRACING_URL / AUTOTRACING_TOKEN,
 or the api section of --config).`;
@@ -20,6 +22,7 @@ type Command = (argv: string[]) => Promise<number> | number;
 
 // Loaded on demand: `profile` should not pay for the daemon's HTTP stack and database.
 const commands: Record<string, Command> = {
+  ...clientCommands,
   run: async (argv) => (await import('./run.js')).runDaemon(argv),
   doctor: async (argv) => (await import('./doctor.js')).runDoctor({ json: !!parse(argv, { json: { type: 'boolean' } }).values.json }),
   profile: async (argv) => (await import('./profile.js')).runProfile(argv),
