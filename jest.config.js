@@ -20,4 +20,6 @@ module.exports = {
   // src/backend/ is Node code tested with node:test (tsconfig.node.json), not jest
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/src/backend/'],
   moduleFileExtensions: ['ts', 'tsx', 'js', 'jsx', 'mjs', 'cjs', 'json', 'node'],
+  // the test script runs jest beside other suites on two CPUs: Grafana's components render slowly there
+  testTimeout: 30000,
 };

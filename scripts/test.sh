@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Every test suite. Independent suites run side by side; tests that load BPF programs or measure
-# captures (*.kernel.test.ts) run one file at a time so they do not disturb each other's samples.
+# Every test suite, in two phases. First the suites that only need CPU (node unit tests, the datasource
+# backend against a Grafana-like host, the frontend's jest tests, the real-browser test) run side by
+# side; then the kernel tests (*.kernel.test.ts: real BPF programs, real load, sample counts checked
+# against CPU time) run one file at a time on an otherwise quiet machine.
 # Logs go to test/artifacts/logs/; a failing suite's log is printed at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,30 +12,45 @@ mkdir -p "$ART/logs"
 echo "[test] compiling TypeScript (tsconfig.node.json)"
 npx tsc -p tsconfig.node.json || exit 1
 
-mapfile -t unit < <(find build -name '*.test.js' ! -name '*.kernel.test.js' ! -path '*/node_modules/*' | sort)
+# compiled node:test files; the backend's own tests run through its npm script (tsx), not from build/
+mapfile -t unit < <(find build -name '*.test.js' ! -name '*.kernel.test.js' ! -name '*.browser.test.js' \
+  ! -path 'build/src/backend/*' ! -path 'build/test/backend/*' ! -path '*/node_modules/*' | sort)
 mapfile -t kernel < <(find build -name '*.kernel.test.js' ! -path '*/node_modules/*' | sort)
+mapfile -t browser < <(find build -name '*.browser.test.js' ! -path '*/node_modules/*' | sort)
 
 declare -A pids
+failed=()
 run_suite() { # name, command...
   local name=$1; shift
   ( "$@" ) >"$ART/logs/$name.log" 2>&1 &
   pids[$name]=$!
   echo "[test] started $name"
 }
+wait_all() {
+  for name in "${!pids[@]}"; do
+    if wait "${pids[$name]}"; then
+      echo "[test] $name: passed ($(grep -hE '^(ℹ|#) (pass|fail) |^Tests: ' "$ART/logs/$name.log" | tr '\n' ' '))"
+    else
+      echo "[test] $name: FAILED"
+      failed+=("$name")
+    fi
+  done
+  pids=()
+}
 
+t0=$SECONDS
 run_suite unit node --test --test-concurrency=2 --test-reporter=spec "${unit[@]}"
-run_suite kernel node --test --test-concurrency=1 --test-reporter=spec "${kernel[@]}"
-run_suite frontend npm run -s test:ci
 run_suite backend npm run -s test:backend
+run_suite frontend npm run -s test:ci
+if ((${#browser[@]})); then run_suite browser node --test --test-concurrency=1 --test-reporter=spec "${browser[@]}"; fi
+wait_all
+echo "[test] phase 1 took $((SECONDS - t0)) s"
 
-failed=()
-for name in "${!pids[@]}"; do
-  if wait "${pids[$name]}"; then
-    echo "[test] $name: passed ($(grep -E '^ℹ (pass|fail) ' "$ART/logs/$name.log" | tr '\n' ' '))"
-  else
-    failed+=("$name")
-  fi
-done
+t1=$SECONDS
+run_suite kernel node --test --test-concurrency=1 --test-reporter=spec "${kernel[@]}"
+wait_all
+echo "[test] phase 2 (kernel) took $((SECONDS - t1)) s"
+
 for name in "${failed[@]}"; do
   echo "================= $name (failed) ================="
   cat "$ART/logs/$name.log"
@@ -42,4 +59,4 @@ if ((${#failed[@]})); then
   echo "[test] FAILED: ${failed[*]}"
   exit 1
 fi
-echo "[test] all suites passed"
+echo "[test] all suites passed in $((SECONDS - t0)) s"

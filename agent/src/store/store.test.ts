@@ -352,7 +352,10 @@ test('reopen keeps data; capturing events become partial; a newer schema is refu
 
 test('kill -9 of a writer mid-burst: integrity ok, every reported completion present, in-flight ones partial', async () => {
   const file = freshFile();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash-writer.ts'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // run as TypeScript through tsx, or as the compiled .js next to this compiled test
+  const compiled = __filename.endsWith('.js');
+  const writer = compiled ? [join(__dirname, 'crash-writer.js')] : ['--import', 'tsx', join(__dirname, 'crash-writer.ts')];
+  const child = spawn(process.execPath, [...writer, file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const completed: string[] = [];
   const capturing: string[] = [];
   let stderr = '';

@@ -131,7 +131,8 @@ for (const style of STYLES) {
       assert.match(data.topProcesses[0]!.comm, /^stress-ng/);
       assert.equal(data.topProcesses[0]!.container?.id, containerId);
       if (style.v1) assert.equal(data.containerContext.capacityCpus, 1);
-      assert.ok((data.containerContext.usage?.totalPct ?? 0) > 30, JSON.stringify(data.containerContext.usage));
+      // of its capacity (1 CPU of quota on v1; both CPUs on the unified hierarchy, which has no cpu controller here)
+      assert.ok((data.containerContext.usage?.totalPct ?? 0) > 10, JSON.stringify(data.containerContext.usage));
     } finally {
       tracer.stop();
       await outside.stop();
