@@ -9,6 +9,7 @@ import { AgentMetrics } from '../../agent/src/metrics/metrics';
 import { CaptureManager } from '../../agent/src/capture/manager';
 import { ContainerIndex } from '../../agent/src/tracers/containerIndex';
 import { Symbolizer } from '../../agent/src/profiles/symbols/symbolizer';
+import { Lookback } from '../../agent/src/tracers/cpu/lookback';
 import { defaultConfig, type AgentConfig } from '../../agent/src/config';
 import type { TracerEnv } from '../../agent/src/tracers/tracer';
 import type { AutotracingEvent } from '../../agent/src/events/event';
@@ -27,7 +28,7 @@ export interface TestEnv extends TracerEnv {
   close(): Promise<void>;
 }
 
-export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: number } = {}): TestEnv {
+export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: number; lookbackMs?: number } = {}): TestEnv {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotracing-test-'));
   const store = openStore(path.join(dir, 'events.db'));
   const config = defaultConfig();
@@ -45,6 +46,11 @@ export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: nu
       .listEvents({ limit: 1000 })
       .events.filter((e) => e.status !== 'capturing')
       .reverse();
+  const containers = new ContainerIndex({ maxAgeMs: 200 });
+  const symbolizer = new Symbolizer();
+  const hierarchy = containers.layout.mode === 'v2' || !containers.layout.v1.has('cpu') ? 'unified' : 'v1-cpu';
+  const lookback = opts.lookbackMs ? new Lookback({ keepMs: opts.lookbackMs, frequency: 99, hierarchy, symbolizer, log }) : undefined;
+  lookback?.start();
   return {
     store,
     dir,
@@ -52,8 +58,9 @@ export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: nu
     log,
     metrics,
     manager,
-    containers: new ContainerIndex({ maxAgeMs: 200 }),
-    symbolizer: new Symbolizer(),
+    containers,
+    symbolizer,
+    lookback,
     completed,
     async waitFor(pred, timeoutMs) {
       const end = Date.now() + timeoutMs;
@@ -70,6 +77,7 @@ export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: nu
       return decode(blob);
     },
     async close() {
+      lookback?.stop();
       await manager.stop();
       store.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -226,6 +226,10 @@ export const CaptureSchema = Type.Object(
   {
     maxConcurrent: Count(2, 1, 64, 'captures running at once, all tracers together'),
     budgetPerHour: Duration('5m', { min: '1s', max: '1h', description: 'total capture time allowed in any rolling hour' }),
+    lookback: Duration('10s', {
+      max: '60s',
+      description: 'keep a host-wide on-CPU profile of this many seconds running, so cpusys/cpuidle captures also store the seconds before their trigger (0: off)',
+    }),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,7 @@ import { CaptureError } from '../capture/errors';
 import { TracerRegistry } from '../tracers/registry';
 import { ContainerIndex } from '../tracers/containerIndex';
 import { Symbolizer } from '../profiles/symbols/symbolizer';
+import { Lookback } from '../tracers/cpu/lookback';
 import { detectCapabilities, type Capabilities } from '../bpf/capabilities';
 import { createLogger } from './log';
 import type { AgentFacade } from './facade';
@@ -45,6 +46,7 @@ export class Agent implements AgentFacade {
   private cfg: AgentConfig;
   private readonly manager: CaptureManager;
   private readonly tracerRegistry: TracerRegistry;
+  private readonly lookback: Lookback;
   private readonly caps: Capabilities;
   private server: FastifyInstance | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -74,12 +76,23 @@ export class Agent implements AgentFacade {
       host: () => this.hostName,
       limits: () => ({ maxConcurrent: this.cfg.capture.maxConcurrent, budgetPerHourMs: this.cfg.capture.budgetPerHour }),
     });
+    const containers = new ContainerIndex();
+    const symbolizer = new Symbolizer();
+    this.lookback = new Lookback({
+      keepMs: config.capture.lookback,
+      frequency: config.tracers.cpusys.frequency,
+      // cgroup ids recorded in the hierarchy where containers' CPU lives: v1 cpu, else unified
+      hierarchy: containers.layout.mode === 'v2' || !containers.layout.v1.has('cpu') ? 'unified' : 'v1-cpu',
+      symbolizer,
+      log,
+    });
     this.tracerRegistry = new TracerRegistry(config.tracers, {
       manager: this.manager,
       metrics: this.metricsHub,
       log,
-      containers: new ContainerIndex(),
-      symbolizer: new Symbolizer(),
+      containers,
+      symbolizer,
+      lookback: this.lookback,
     });
   }
 
@@ -94,6 +107,7 @@ export class Agent implements AgentFacade {
       throw e;
     }
     agent.tracerRegistry.startAll();
+    agent.syncLookback();
     agent.applyRetention();
     agent.retentionTimer = setInterval(() => agent.applyRetention(), RETENTION_EVERY_MS);
     agent.retentionTimer.unref();
@@ -123,6 +137,14 @@ export class Agent implements AgentFacade {
     } catch (e) {
       this.log.error({ err: e }, 'retention failed');
     }
+  }
+
+  /** The look-back profiler runs only when a tracer that uses it is enabled. */
+  private syncLookback(): void {
+    const t = this.cfg.tracers;
+    this.lookback.configure({ keepMs: this.cfg.capture.lookback, frequency: t.cpusys.frequency });
+    if ((t.cpusys.enabled || t.cpuidle.enabled) && this.cfg.capture.lookback > 0) this.lookback.start();
+    else this.lookback.stop();
   }
 
   // --- AgentFacade ---
@@ -155,6 +177,7 @@ export class Agent implements AgentFacade {
     if (!r.ok) return r;
     this.cfg = r.config;
     this.tracerRegistry.reconfigure(this.cfg.tracers);
+    this.syncLookback();
     this.log.info({ tracer: type, patch }, 'tracer settings changed through the API');
     return { ok: true, state: this.tracerRegistry.get(type).state() };
   }
@@ -182,6 +205,7 @@ export class Agent implements AgentFacade {
     this.cfg = r.config;
     this.log.level = r.config.log.level;
     this.tracerRegistry.reconfigure(r.config.tracers);
+    this.syncLookback();
     if (this.server && reloadTls(this.server, r.config)) this.log.info('TLS certificate reloaded');
     this.log.info({ changed: r.changed }, 'config reloaded');
     return true;
@@ -196,6 +220,7 @@ export class Agent implements AgentFacade {
     this.ready = false;
     this.log.info('stopping: ending captures in flight');
     this.tracerRegistry.stopAll();
+    this.lookback.stop();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.manager.stop();
     await this.server?.close();

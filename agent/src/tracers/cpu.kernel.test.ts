@@ -32,8 +32,8 @@ function processFrames(env: ReturnType<typeof makeTestEnv>, eventId: string): Se
   return names;
 }
 
-test('cpusys: a sys spike fires within seconds, names the stressor and its kernel path; the cooldown holds', async () => {
-  const env = makeTestEnv();
+test('cpusys: a sys spike fires within seconds, names the stressor and its kernel path, keeps the seconds before; the cooldown holds', async () => {
+  const env = makeTestEnv({ lookbackMs: 10_000 });
   // thresholds below the defaults: other test suites share these two CPUs, the stressor may get less
   const cfg: CpusysConfig = { ...env.config.tracers.cpusys, sysThreshold: 35, sysDeltaThreshold: 15, interval: 500, holdSamples: 2, baselineWindow: 10_000, duration: 3000, cooldown: 60_000 };
   const tracer = new CpusysTracer(cfg, env);
@@ -62,6 +62,11 @@ test('cpusys: a sys spike fires within seconds, names the stressor and its kerne
     const p = env.profile(ev.id);
     const openPath = p.stacks().filter((s) => s.frames[0]?.name.startsWith('stress-ng') && s.frames.some((f) => f.kind === 'kernel' && /do_sys_openat2|__x64_sys_open/.test(f.name)));
     assert.ok(openPath.reduce((a, s) => a + s.value, 0) > 0.3 * p.total, 'open() kernel stacks dominate the profile');
+    // the look-back: the seconds before the trigger, which include the spike's first seconds
+    const before = env.profile(ev.id, 'before');
+    const beforeStress = before.stacks().filter((s) => s.frames[0]?.name.startsWith('stress-ng')).reduce((a, s) => a + s.value, 0);
+    assert.ok(beforeStress > 0, 'the onset of the spike, before the trigger, is in the "before" flame graph');
+    assert.ok((ev.data as { before: { durationMs: number } | null }).before!.durationMs >= 2000);
     // cooldown: the load goes on, a second spike comes, no second event
     await kill(load);
     await sleep(2500);

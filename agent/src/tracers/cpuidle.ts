@@ -98,6 +98,22 @@ export class CpuidleDetector {
   }
 }
 
+/** kernfs ids (= inode numbers) of a cgroup directory and its descendants. */
+export function cgroupIds(dir: string): Set<string> {
+  const out = new Set<string>();
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop()!;
+    try {
+      out.add(fs.statSync(d, { bigint: true }).ino.toString());
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) stack.push(path.join(d, e.name));
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return out;
+}
+
 /** Every pid in a cgroup directory and its descendants. */
 export function cgroupPids(dir: string): number[] {
   const out: number[] = [];
@@ -206,11 +222,16 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
         const thr0 = throttleDir ? readCpuStat(throttleDir) : null;
         const use0 = readCgroupCpuUsage(listed.dirs);
         const t0 = Date.now();
+        // the host-wide look-back, narrowed to this container's cgroups (ids in the hierarchy it recorded)
+        const lookback = env.lookback?.before(0) ?? null;
+        const lookbackDir = env.lookback?.hierarchy === 'unified' ? listed.dirs.unified : listed.dirs.cpu;
+        const ids = lookback && lookbackDir ? cgroupIds(lookbackDir) : null;
         const r = await captureCpu(ctx, env, {
           frequency: cfg.frequency,
           cgroup: filter,
           recordHierarchy: filter.hierarchy,
           pids: () => (fs.existsSync(filter.dir) ? cgroupPids(filter.dir) : null),
+          before: lookback && ids?.size ? { window: lookback, filter: (s) => ids.has(s.cgroupId.toString()) } : null,
         });
         const elapsed = Date.now() - t0;
         const thr1 = throttleDir ? readCpuStat(throttleDir) : null;
@@ -226,6 +247,7 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
           summary: `${lead} in ${ref.name ?? ref.id.slice(0, 12)}: ${describeTop(r)}`,
           data: {
             profile: { frequencyHz: cfg.frequency, event: r.event, samples: r.totalSamples, lostSamples: r.lostSamples, durationMs: r.durationMs, cgroup: filter.dir },
+            before: r.before ? { samples: r.before.samples, durationMs: r.before.durationMs } : null,
             containerContext: {
               capacityCpus: round(capacity, 2),
               onlineCpus: online,
@@ -245,7 +267,12 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
             topKernelFunctions: r.topKernelFunctions,
             topFunctions: r.topFunctions,
           },
-          profiles: [{ name: 'cpu', title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)} (kernel + user stacks)`, profile: r.profile }],
+          profiles: [
+            { name: 'cpu', title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)} (kernel + user stacks)`, profile: r.profile },
+            ...(r.before
+              ? [{ name: 'before', title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)}, the ${Math.round(r.before.durationMs / 1000)} s before the trigger`, profile: r.before.profile }]
+              : []),
+          ],
         };
       },
     };

@@ -91,8 +91,9 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
       async run(ctx) {
         const stat0 = readProcStat();
         const t0 = Date.now();
+        const lookback = env.lookback?.before(0) ?? null;
         // a sys spike: rank processes by the time they spent in the kernel
-        const r = await captureCpu(ctx, env, { frequency: cfg.frequency, recordHierarchy: hierarchy, rankBy: 'kernelSamples' });
+        const r = await captureCpu(ctx, env, { frequency: cfg.frequency, recordHierarchy: hierarchy, rankBy: 'kernelSamples', before: lookback && { window: lookback } });
         const stat1 = readProcStat();
         const pct = procStatPercent(stat0, stat1, Date.now() - t0);
         const share = (p: typeof pct.total) =>
@@ -112,13 +113,17 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
           summary: `${lead}: ${describeTop(r, 'kernelSamples')}`,
           data: {
             profile: { frequencyHz: cfg.frequency, event: r.event, samples: r.totalSamples, lostSamples: r.lostSamples, durationMs: r.durationMs },
+            before: r.before ? { samples: r.before.samples, durationMs: r.before.durationMs } : null,
             window: host ? { ...host, ctxtPerSec: pct.ctxtPerSec === null ? null : Math.round(pct.ctxtPerSec) } : null,
             perCpu,
             topProcesses: r.topProcesses,
             topKernelFunctions: r.topKernelFunctions,
             topFunctions: r.topFunctions,
           },
-          profiles: [{ name: 'cpu', title: 'On-CPU, all processes (kernel + user stacks)', profile: r.profile }],
+          profiles: [
+            { name: 'cpu', title: 'On-CPU, all processes (kernel + user stacks)', profile: r.profile },
+            ...(r.before ? [{ name: 'before', title: `On-CPU in the ${Math.round(r.before.durationMs / 1000)} s before the trigger, all processes`, profile: r.before.profile }] : []),
+          ],
         };
       },
     };

@@ -11,6 +11,7 @@ import type { TracerState } from '../api/schemas';
 import { Cooldowns } from './detector';
 import type { ContainerIndex } from './containerIndex';
 import type { Symbolizer } from '../profiles/symbols/symbolizer';
+import type { Lookback } from './cpu/lookback';
 
 export interface CommonTracerConfig {
   enabled: boolean;
@@ -27,6 +28,8 @@ export interface TracerEnv {
   log: Logger;
   containers: ContainerIndex;
   symbolizer: Symbolizer;
+  /** host-wide profile of the last seconds, for "before" flame graphs (absent: off or no BPF) */
+  lookback?: Lookback;
 }
 
 export interface DetectorReadout {

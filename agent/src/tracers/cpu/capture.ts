@@ -3,7 +3,7 @@
 // command line and container), how much user and sys time each used, which kernel functions burned
 // the time — all measured over the same window.
 import fs from 'node:fs';
-import { Profiler, type CgroupFilter } from '../../bpf/profiler';
+import { Profiler, type CgroupFilter, type SampleWindow, type RawSample } from '../../bpf/profiler';
 import { buildCpuProfile, type ProcessCpu } from '../../profiles/cpuProfile';
 import { collectWindow } from '../../profiles/collect';
 import type { Profile } from '../../profiles/model';
@@ -46,10 +46,14 @@ export interface CpuCaptureOptions {
   topN?: number;
   /** what makes a process "top": all its samples (container CPU), or its kernel-mode samples (a sys spike) */
   rankBy?: 'samples' | 'kernelSamples';
+  /** the look-back window before the trigger, and which of its samples belong to this capture */
+  before?: { window: SampleWindow; filter?: (s: RawSample) => boolean } | null;
 }
 
 export interface CpuCaptureResult {
   profile: Profile;
+  /** the seconds before the trigger (look-back), same scope as `profile` */
+  before: { profile: Profile; samples: number; durationMs: number } | null;
   totalSamples: number;
   lostSamples: number;
   durationMs: number;
@@ -108,6 +112,11 @@ export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuC
   const cpu = cpuBetween(startSnap, endSnap, elapsed);
 
   const { profile, processes, totalSamples } = await buildCpuProfile(window, env.symbolizer);
+  let before: CpuCaptureResult['before'] = null;
+  if (opts.before) {
+    const b = await buildCpuProfile(opts.before.window, env.symbolizer, { filter: opts.before.filter });
+    if (b.totalSamples > 0) before = { profile: b.profile, samples: b.totalSamples, durationMs: opts.before.window.endedAt - opts.before.window.startedAt };
+  }
   const byCgroupId = containerByCgroupId(env, opts.recordHierarchy);
 
   // top by samples, then anyone with more sys time than the last of those (a process can burn sys in
@@ -143,6 +152,7 @@ export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuC
 
   return {
     profile,
+    before,
     totalSamples,
     lostSamples: window.stats.lostStacks + window.stats.lostCounts,
     durationMs: window.endedAt - window.startedAt,
