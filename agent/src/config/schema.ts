@@ -81,7 +81,9 @@ export type KnownIssue = Static<typeof KnownIssueSchema>;
 
 /** Illustrative defaults; a `knownIssues` list in the config file replaces the whole list. */
 export const DEFAULT_KNOWN_ISSUES: KnownIssue[] = [
-  { name: 'vfork-wait', regex: 'wait_for_vfork_done' },
+  // wait_for_vfork_done is inlined into kernel_clone on many builds: then the vfork wait is a stack
+  // whose innermost frame (after the scheduler's) is kernel_clone under a vfork/clone syscall
+  { name: 'vfork-wait', regex: 'wait_for_vfork_done|_sys_(vfork|clone3?);kernel_clone$' },
   { name: 'nfs-wait', regex: '\\bnfs_|rpc_wait_bit_killable|__rpc_execute' },
   { name: 'jbd2-journal', regex: 'jbd2_log_wait_commit|jbd2__journal_start|wait_transaction_locked' },
   { name: 'mmap-lock', regex: 'rwsem_down_(read|write)_slowpath|mmap_read_lock|lock_mm_and_find_vma' },
@@ -118,6 +120,13 @@ export const DloadSchema = Type.Object(
     ...commonKeys({ holdSamples: 3, cooldown: '30m', duration: '10s' }),
     dloadThreshold: Type.Number({ default: 5, minimum: 0, maximum: 1e6, description: 'D-state load average (container or host) that must be exceeded' }),
     dloadDeltaThreshold: Type.Number({ default: 2, minimum: 0, maximum: 1e6, description: 'and by this much above the baseline (0: any amount)' }),
+    dloadWindow: Duration('60s', {
+      min: '1s',
+      max: '1h',
+      description: 'time constant of the D-load average the thresholds apply to (60s: the kernel 1-minute load average, as Huatuo; shorter reacts sooner)',
+    }),
+    hostTasks: Count(20, 0, 10000, 'D-state tasks from elsewhere on the host also reported by a capture (longest blocked first)'),
+    maxTasks: Count(500, 1, 100000, 'D-state tasks of the scope listed by a capture (longest blocked first; stack groups count all)'),
     knownIssues: Type.Array(KnownIssueSchema, {
       default: DEFAULT_KNOWN_ISSUES,
       maxItems: 256,
@@ -139,6 +148,11 @@ export const MemburstSchema = Type.Object(
     directReclaimThreshold: Type.Number({ default: 5000, minimum: 0, description: 'pages scanned by direct reclaim per second, /proc/vmstat pgscan_direct (0: rule off)' }),
     allocStallThreshold: Type.Number({ default: 5, minimum: 0, description: 'allocation stalls per second, /proc/vmstat allocstall_* (0: rule off)' }),
     topProcesses: Count(10, 1, 1000, 'processes reported in the capture (by growth)'),
+    allocSamplePeriod: Size('1MiB', {
+      min: '4KiB',
+      max: '1GiB',
+      description: 'allocation flame graph: one sampled page allocation per this many bytes allocated (values scaled back up)',
+    }),
   },
   { additionalProperties: false },
 );
