@@ -15,8 +15,16 @@ import { listContainers, type ListedCgroup } from '../containers';
 import { defaultConfig, type DloadConfig } from '../config';
 import { makeTestEnv } from '../../../test/helpers/tracerEnv';
 
-const ROOT = path.resolve(__dirname, '../../../test/fixtures/dstate-v2/host');
-const IDS = JSON.parse(fs.readFileSync(path.join(ROOT, '../ids.json'), 'utf8')) as { ctrA: string; dockerB: string; cgroups: Record<string, string> };
+/** The fixture in the source tree, also when this test runs compiled from build/. */
+function fixtureDir(): string {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const d = path.join(dir, 'test/fixtures/dstate-v2');
+    if (fs.existsSync(path.join(d, 'ids.json'))) return d;
+  }
+  return path.join(process.cwd(), 'test/fixtures/dstate-v2');
+}
+const ROOT = path.join(fixtureDir(), 'host');
+const IDS = JSON.parse(fs.readFileSync(path.join(fixtureDir(), 'ids.json'), 'utf8')) as { ctrA: string; dockerB: string; cgroups: Record<string, string> };
 
 function cfg(o: Partial<DloadConfig> = {}): DloadConfig {
   return { ...defaultConfig().tracers.dload, interval: 1000, holdSamples: 2, dloadWindow: 5000, baselineWindow: 10_000, ...o };
