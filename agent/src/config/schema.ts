@@ -173,6 +173,20 @@ export const IotracingSchema = Type.Object(
     }),
     topProcesses: Count(10, 1, 1000, 'processes reported in the capture'),
     topFiles: Count(5, 1, 1000, 'files reported per process'),
+    utilDeltaThreshold: Percent(10, 'utilisation must also be this many points above its baseline (0: any amount)'),
+    awaitDeltaThreshold: Duration('50ms', { max: '1h', description: 'await must also be this much above its baseline (0: any amount)' }),
+    histogramBuckets: Type.Union([Type.Literal('log2'), Type.Literal('log2/2'), Type.Literal('log2/4')], {
+      default: 'log2',
+      description: 'latency histogram buckets in the event: one per power of two, or 2 or 4 per power of two (the kernel keeps quarter octaves)',
+    }),
+    writebackAttribution: Type.Boolean({
+      default: true,
+      description: 'charge writeback to the process that dirtied the file during the window (off: to the flusher, labelled writeback)',
+    }),
+    fsAccounting: Type.Boolean({
+      default: true,
+      description: 'count filesystem-level bytes per process and file (page-cache reads, pages dirtied); costs a little per page',
+    }),
   },
   { additionalProperties: false },
 );
