@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Block IO capture for the iotracing tracer: every request's queue and device time, per-CPU latency
+ * histograms per disk, and attribution of each request to the process, cgroup and file it was
+ * submitted for. Only tracepoints (BTF-typed) and one task iterator; no kprobes, nothing
+ * filesystem-specific.
+ *
+ *  block_io_start (submitter's context, request + its first bio)
+ *      → who and which file: the first page's mapping → inode for page-cache IO; for direct IO the file
+ *        of the iomap DIO the task is in (iomap_dio_rw_begin); for writeback the task that dirtied the
+ *        inode during the window (writeback_dirty_folio), else the bio's blkcg (cgroup writeback),
+ *        else the flusher itself, labelled as such. One small record per in-flight request (`links`).
+ *  block_rq_complete
+ *      → q2c = now - rq->start_time_ns and d2c = now - rq->io_start_time_ns: the request's own
+ *        timestamps, no start-time map; per-CPU log2 histograms per disk; the request's record is
+ *        folded into the per-(process, file) aggregate.
+ *  mm_filemap_get_pages / mm_filemap_fault / writeback_dirty_folio
+ *      → filesystem-level bytes per process and file (what it asked of the page cache).
+ *  sched_switch → tasks that waited in io_schedule (in_iowait) longer than the stall threshold,
+ *      with their kernel stack, sent when they run again; iter/task reports the ones still waiting.
+ * File names are walked from the inode's dentry once per file and sent through the ring buffer;
+ * user space adds the mount point. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "common.h"
+#include "blockio.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PF_KTHREAD 0x00200000
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define REQ_OP_MASK 0xff
+#define MAPPING_ANON 0x1
+#define MAPPING_FLAGS 0x3
+#define MINORBITS 20
+
+/* Set by user space before load. */
+const volatile __u64 stall_ns = 100000000ULL;
+const volatile __u32 page_shift = 12;
+const volatile bool record_cg_v1 = false; /* also record the cgroup of the v1 cpu hierarchy (v1/hybrid hosts) */
+const volatile bool track_dirtier = true;  /* charge writeback to the task that dirtied the inode */
+const volatile bool track_stalls = true;
+const volatile bool track_fs = true;
+
+/* Set by the completion program when a queue does not stamp io_start_time_ns (no blk-stat users):
+ * from then on the issue program records the issue time in the request's link. */
+__u32 need_issue_ts = 0;
+
+static const struct hist_val zero_hist;
+
+struct link_val {
+	struct io_key key;
+	__u64 inode;    /* kernel inode pointer, for the name walk */
+	__u64 issue_ns; /* only when the queue does not stamp io_start_time_ns */
+	__u64 start_ns; /* only when the request has no start_time_ns */
+};
+
+struct dirtier_val {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 cg;
+	__u64 cg_v1;
+	char comm[IO_COMM_LEN];
+};
+
+struct name_key {
+	__u32 sb_dev;
+	__u32 _pad;
+	__u64 ino;
+};
+
+struct task_ctx {
+	__u64 blocked_ns; /* in io_schedule since (0: not waiting) */
+	__u64 dio_iocb;   /* iomap direct IO in progress */
+	__u64 dio_inode;
+	__u64 dio_ino;
+	__u32 dio_sb_dev;
+	__u32 _pad;
+	__u64 rd_mapping; /* last buffered read (filemap_get_pages), to count each read once */
+	__u64 rd_last;
+	__u64 rd_index;
+};
+
+struct pending {
+	struct io_key key;
+	__u64 inode;
+	__u64 bytes;
+	__u64 ops;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct request * */
+	__type(value, struct link_val);
+} links SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct io_key);
+	__type(value, struct io_val);
+} agg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct hist_key);
+	__type(value, struct hist_val);
+} hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* struct inode * */
+	__type(value, struct dirtier_val);
+} dirtier SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct name_key);
+	__type(value, __u8);
+} names_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending);
+} fs_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct name_rec);
+} name_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stall_rec);
+} stall_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+	__u64 *p = bpf_map_lookup_elem(&stats, &idx);
+	if (p)
+		*p += v; /* per CPU: no atomics needed */
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+/* Quarter-octave bucket of a latency in nanoseconds (see blockio.h). */
+static __always_inline __u32 hist_bucket(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	if (us == 0)
+		return 0;
+	__u32 p = log2_u64(us);
+	if (p >= IO_HIST_POWERS)
+		return IO_HIST_BUCKETS - 1;
+	__u32 s = (__u32)(((us << 2) >> p) & 3);
+	return 1 + p * IO_HIST_SUB + s;
+}
+
+static __always_inline void max_u64(__u64 *slot, __u64 v)
+{
+	/* racy by design on shared values: a lost update only lowers a reported maximum */
+	if (v > *slot)
+		*slot = v;
+}
+
+static __always_inline __u32 kdev(__u32 major, __u32 minor)
+{
+	return (major << MINORBITS) | minor;
+}
+
+static __always_inline __u64 cgroup_id_of(struct cgroup *cg)
+{
+	return cg ? BPF_CORE_READ(cg, kn, id) : 0;
+}
+
+static __always_inline void task_cgroups(struct task_struct *t, __u64 *cg, __u64 *cg_v1)
+{
+	struct css_set *cgroups = BPF_CORE_READ(t, cgroups);
+	*cg = cgroup_id_of(BPF_CORE_READ(cgroups, dfl_cgrp));
+	*cg_v1 = 0;
+	if (record_cg_v1) {
+		struct cgroup_subsys_state *css = NULL;
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+		if (id >= 0 && id < 16) /* CGROUP_SUBSYS_COUNT is below 16 everywhere */
+			bpf_core_read(&css, sizeof(css), &cgroups->subsys[id]);
+		if (css)
+			*cg_v1 = cgroup_id_of(BPF_CORE_READ(css, cgroup));
+	}
+}
+
+static __always_inline void set_owner_current(struct io_key *k, struct task_struct *t)
+{
+	k->tgid = BPF_CORE_READ(t, tgid);
+	task_cgroups(t, &k->cg, &k->cg_v1);
+	bpf_get_current_comm(k->comm, sizeof(k->comm));
+}
+
+/* The folio a page belongs to (compound head). */
+static __always_inline struct page *page_head(struct page *page)
+{
+	unsigned long ch = 0;
+	bpf_core_read(&ch, sizeof(ch), &page->compound_head);
+	if (ch & 1)
+		return (struct page *)(ch - 1);
+	return page;
+}
+
+static __always_inline unsigned long page_flags(struct page *page)
+{
+	unsigned long f = 0;
+	bpf_core_read(&f, sizeof(f), &page->flags);
+	return f;
+}
+
+static __always_inline bool flag_set(unsigned long flags, int bit)
+{
+	return bit >= 0 && bit < 64 && (flags & (1UL << bit));
+}
+
+static __always_inline __u64 folio_bytes(struct folio *folio)
+{
+	__u64 size = 1ULL << page_shift;
+	unsigned long flags = page_flags((struct page *)folio);
+	if (!flag_set(flags, bpf_core_enum_value(enum pageflags, PG_head)))
+		return size;
+	__u32 order = 0;
+	if (bpf_core_field_exists(folio->_flags_1)) {
+		unsigned long f1 = BPF_CORE_READ(folio, _flags_1);
+		order = f1 & 0xff;
+	}
+	if (order > 20)
+		order = 0;
+	return size << order;
+}
+
+/* Send a file's name once per window: components from the file up to its filesystem root. */
+static __noinline void emit_name(__u64 inode_ptr, __u32 sb_dev, __u64 ino)
+{
+	struct name_key nk = { .sb_dev = sb_dev, .ino = ino };
+	__u8 one = 1;
+	if (!inode_ptr || !ino || bpf_map_lookup_elem(&names_seen, &nk))
+		return;
+	if (bpf_map_update_elem(&names_seen, &nk, &one, BPF_NOEXIST))
+		return; /* another CPU is on it, or the set is full */
+	__u32 zero = 0;
+	struct name_rec *r = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!r)
+		return;
+	r->type = REC_NAME;
+	r->sb_dev = sb_dev;
+	r->ino = ino;
+	r->depth = 0;
+	r->flags = 0;
+	r->len = 0;
+	struct inode *inode = (struct inode *)inode_ptr;
+	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+	__u32 off = 0;
+	if (!first) {
+		r->flags = NAME_NO_DENTRY;
+	} else {
+		struct dentry *d = (struct dentry *)((void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias));
+		if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
+			r->flags |= NAME_DELETED;
+		int i;
+		for (i = 0; i < NAME_MAX_DEPTH; i++) {
+			struct dentry *parent = BPF_CORE_READ(d, d_parent);
+			if (!parent || parent == d)
+				break;
+			if (off > NAME_BUF - NAME_COMP) {
+				r->flags |= NAME_TRUNCATED;
+				break;
+			}
+			const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+			long n = bpf_probe_read_kernel_str(&r->buf[off], NAME_COMP, name);
+			if (n <= 0)
+				break;
+			off += n;
+			r->depth++;
+			d = parent;
+		}
+		if (i == NAME_MAX_DEPTH)
+			r->flags |= NAME_TRUNCATED;
+	}
+	__u64 size = (__u64)off + NAME_REC_HEADER;
+	asm volatile("" : "+r"(size)); /* keep the clamp below as a real comparison for the verifier */
+	if (size > sizeof(struct name_rec))
+		size = sizeof(struct name_rec);
+	r->len = size - NAME_REC_HEADER;
+	if (bpf_ringbuf_output(&events, r, size, 0))
+		stat_add(ST_NAME_DROP, 1);
+	else
+		stat_add(ST_NAMES, 1);
+}
+
+static __always_inline struct io_val *agg_get(struct io_key *k, __u64 inode_ptr)
+{
+	struct io_val *v = bpf_map_lookup_elem(&agg, k);
+	if (v)
+		return v;
+	struct io_val zero = {};
+	if (bpf_map_update_elem(&agg, k, &zero, BPF_NOEXIST) && bpf_map_lookup_elem(&agg, k) == NULL) {
+		stat_add(ST_AGG_FULL, 1);
+		return NULL;
+	}
+	if (k->ino)
+		emit_name(inode_ptr, k->sb_dev, k->ino);
+	return bpf_map_lookup_elem(&agg, k);
+}
+
+static __always_inline bool inode_is(struct inode *inode, __u32 type)
+{
+	umode_t mode = BPF_CORE_READ(inode, i_mode);
+	return (mode & S_IFMT) == type;
+}
+
+/* Remember who dirtied this inode, for the writeback that follows. */
+static __always_inline void note_dirtier(struct inode *host, struct task_struct *t, __u32 tgid)
+{
+	__u64 ip = (__u64)host;
+	struct dirtier_val *d = bpf_map_lookup_elem(&dirtier, &ip);
+	if (d && d->tgid == tgid)
+		return;
+	struct dirtier_val nd = { .tgid = tgid };
+	task_cgroups(t, &nd.cg, &nd.cg_v1);
+	bpf_get_current_comm(nd.comm, sizeof(nd.comm));
+	bpf_map_update_elem(&dirtier, &ip, &nd, BPF_ANY);
+}
+
+/* ---- filesystem-level bytes: per-CPU write combining of consecutive events of one (task, file) ---- */
+
+static __always_inline void pending_flush(struct pending *p)
+{
+	if (!p->ops)
+		return;
+	struct io_val *v = agg_get(&p->key, p->inode);
+	if (v) {
+		__sync_fetch_and_add(&v->ios, p->ops);
+		__sync_fetch_and_add(&v->bytes, p->bytes);
+	}
+	p->ops = 0;
+	p->bytes = 0;
+	p->inode = 0;
+}
+
+static __always_inline void fs_event(struct address_space *mapping, __u64 bytes, __u32 flags)
+{
+	struct inode *host = BPF_CORE_READ(mapping, host);
+	if (!host || !inode_is(host, S_IFREG))
+		return;
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 tgid = t->tgid;
+	__u32 zero = 0;
+	struct pending *p = bpf_map_lookup_elem(&fs_pending, &zero);
+	if (!p)
+		return;
+	stat_add(ST_FS_EVENTS, 1);
+	if (p->ops && p->inode == (__u64)host && p->key.tgid == tgid && p->key.flags == flags) {
+		p->ops++;
+		p->bytes += bytes;
+		return;
+	}
+	pending_flush(p);
+	__builtin_memset(&p->key, 0, sizeof(p->key));
+	p->key.flags = flags;
+	p->key.ino = BPF_CORE_READ(host, i_ino);
+	p->key.sb_dev = BPF_CORE_READ(host, i_sb, s_dev);
+	set_owner_current(&p->key, t);
+	p->inode = (__u64)host;
+	p->ops = 1;
+	p->bytes = bytes;
+	emit_name(p->inode, p->key.sb_dev, p->key.ino);
+	if ((flags & IOF_WRITE) && track_dirtier)
+		note_dirtier(host, t, tgid);
+}
+
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(dirty_folio, struct folio *folio, struct address_space *mapping)
+{
+	if (!mapping)
+		return 0;
+	if (track_fs) {
+		fs_event(mapping, folio_bytes(folio), IOF_FS | IOF_WRITE);
+	} else if (track_dirtier) {
+		struct inode *host = BPF_CORE_READ(mapping, host);
+		if (host && inode_is(host, S_IFREG)) {
+			struct task_struct *t = bpf_get_current_task_btf();
+			note_dirtier(host, t, t->tgid);
+		}
+	}
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_get_pages")
+int BPF_PROG(filemap_get_pages, struct address_space *mapping, unsigned long index, unsigned long last_index)
+{
+	if (!track_fs || !mapping)
+		return 0;
+	/* filemap_read calls this once per batch with the range up to the end of the whole read:
+	 * count a read once, when it starts (same mapping, same end, higher index = continuation). */
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (tc) {
+		if (tc->rd_mapping == (__u64)mapping && tc->rd_last == last_index && index > tc->rd_index) {
+			tc->rd_index = index;
+			return 0;
+		}
+		tc->rd_mapping = (__u64)mapping;
+		tc->rd_last = last_index;
+		tc->rd_index = index;
+	}
+	if (last_index < index)
+		return 0;
+	fs_event(mapping, (last_index - index + 1) << page_shift, IOF_FS);
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_fault")
+int BPF_PROG(filemap_fault, struct address_space *mapping, unsigned long index)
+{
+	if (track_fs && mapping)
+		fs_event(mapping, 1ULL << page_shift, IOF_FS);
+	return 0;
+}
+
+/* ---- direct IO: which file the task's iomap DIO is for ---- */
+
+SEC("tp_btf/iomap_dio_rw_begin")
+int BPF_PROG(dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags, size_t done_before)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tc)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(iocb, ki_filp, f_inode);
+	tc->dio_iocb = (__u64)iocb;
+	tc->dio_inode = (__u64)inode;
+	tc->dio_ino = BPF_CORE_READ(inode, i_ino);
+	tc->dio_sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	return 0;
+}
+
+SEC("tp_btf/iomap_dio_complete")
+int BPF_PROG(dio_complete, struct kiocb *iocb, int error, ssize_t ret)
+{
+	/* synchronous DIO completes in the submitter; async ones complete elsewhere (then this is not
+	 * the submitter's iocb and nothing is cleared) */
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, 0);
+	if (tc && tc->dio_iocb == (__u64)iocb)
+		tc->dio_iocb = 0;
+	return 0;
+}
+
+SEC("tp_btf/iomap_dio_rw_queued")
+int BPF_PROG(dio_queued, struct inode *inode, loff_t offset, u64 length)
+{
+	/* async DIO: all its bios are submitted; the submitter goes on */
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, 0);
+	if (tc && tc->dio_inode == (__u64)inode)
+		tc->dio_iocb = 0;
+	return 0;
+}
+
+/* ---- block requests ---- */
+
+static __always_inline void classify(struct bio *bio, __u32 op, struct link_val *lv, struct task_struct *t)
+{
+	struct io_key *k = &lv->key;
+	bool write = op == 1;
+	if (write)
+		k->flags |= IOF_WRITE;
+	__u32 opf = BPF_CORE_READ(bio, bi_opf);
+	/* REQ_ flag bits move between kernels: their positions come from BTF */
+	if (flag_set(opf, bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC)))
+		k->flags |= IOF_SYNC;
+	if (flag_set(opf, bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD)))
+		k->flags |= IOF_READAHEAD;
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+		k->flags |= IOF_KTHREAD;
+	k->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
+
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, 0);
+	bool in_dio = tc && tc->dio_iocb;
+
+	/* the first page of the bio says whose data it is */
+	struct page *page = NULL;
+	__u32 idx = BPF_CORE_READ(bio, bi_iter.bi_idx);
+	struct bio_vec *vec = BPF_CORE_READ(bio, bi_io_vec);
+	if (vec && BPF_CORE_READ(bio, bi_vcnt) > idx)
+		bpf_core_read(&page, sizeof(page), &vec[idx & 0xffff].bv_page);
+	struct page *head = page ? page_head(page) : NULL;
+	unsigned long mapping = 0;
+	unsigned long pflags = 0;
+	if (head) {
+		bpf_core_read(&mapping, sizeof(mapping), &head->mapping);
+		pflags = page_flags(head);
+	}
+
+	struct inode *host = NULL;
+	if (mapping && !(mapping & MAPPING_FLAGS))
+		host = BPF_CORE_READ((struct address_space *)mapping, host);
+
+	if (host && inode_is(host, S_IFBLK)) {
+		/* block device page cache: filesystem metadata, journal, or buffered IO on /dev/X */
+		k->flags |= IOF_META;
+		if (write)
+			k->flags |= IOF_WRITEBACK;
+		set_owner_current(k, t);
+		return;
+	}
+	if (host) {
+		bool busy = flag_set(pflags, write ? bpf_core_enum_value(enum pageflags, PG_writeback)
+						   : bpf_core_enum_value(enum pageflags, PG_locked));
+		if (busy || !in_dio) {
+			/* page-cache IO of this file: readahead/read by the reader, or writeback */
+			k->ino = BPF_CORE_READ(host, i_ino);
+			k->sb_dev = BPF_CORE_READ(host, i_sb, s_dev);
+			lv->inode = (__u64)host;
+			if (!write) {
+				set_owner_current(k, t);
+				return;
+			}
+			k->flags |= IOF_WRITEBACK;
+			__u64 ip = (__u64)host;
+			struct dirtier_val *d = track_dirtier ? bpf_map_lookup_elem(&dirtier, &ip) : NULL;
+			__u32 me = t->tgid;
+			if (d) {
+				k->tgid = d->tgid;
+				k->cg = d->cg;
+				k->cg_v1 = d->cg_v1;
+				__builtin_memcpy(k->comm, d->comm, sizeof(k->comm));
+				k->flags |= IOF_DIRTIER;
+				if (d->tgid != me)
+					k->submitter = me;
+				return;
+			}
+			/* dirtied before the window: the kernel's own owner (cgroup writeback) if any */
+			if (bpf_core_field_exists(bio->bi_blkg)) {
+				struct blkcg_gq *blkg = BPF_CORE_READ(bio, bi_blkg);
+				struct cgroup_subsys_state *css = blkg ? (struct cgroup_subsys_state *)BPF_CORE_READ(blkg, blkcg) : NULL;
+				if (css && BPF_CORE_READ(css, parent)) {
+					k->blkcg = cgroup_id_of(BPF_CORE_READ(css, cgroup));
+					k->flags |= IOF_BLKCG;
+					k->submitter = me;
+					return;
+				}
+			}
+			set_owner_current(k, t);
+			return;
+		}
+	}
+	if ((mapping & MAPPING_ANON) && !in_dio &&
+	    flag_set(pflags, bpf_core_enum_value(enum pageflags, PG_swapcache)) &&
+	    flag_set(pflags, bpf_core_enum_value(enum pageflags, PG_swapbacked))) {
+		k->flags |= IOF_SWAP;
+		set_owner_current(k, t);
+		return;
+	}
+	set_owner_current(k, t);
+	if (in_dio) {
+		k->flags |= IOF_DIRECT;
+		k->ino = tc->dio_ino;
+		k->sb_dev = tc->dio_sb_dev;
+		lv->inode = tc->dio_inode;
+		stat_add(ST_DIO, 1);
+		return;
+	}
+	if (mapping & MAPPING_ANON)
+		k->flags |= IOF_DIRECT | IOF_NOFILE; /* user memory, no iomap DIO: raw device or other DIO */
+	else
+		k->flags |= IOF_META; /* kernel buffers outside the page cache (e.g. XFS metadata, logs) */
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(io_start, struct request *rq)
+{
+	__u32 op = rq->cmd_flags & REQ_OP_MASK;
+	if (op > 1)
+		return 0;
+	struct bio *bio = rq->bio;
+	if (!bio)
+		return 0;
+	struct link_val lv = {};
+	classify(bio, op, &lv, bpf_get_current_task_btf());
+	if (!rq->start_time_ns)
+		lv.start_ns = bpf_ktime_get_ns();
+	__u64 key = (__u64)rq;
+	if (bpf_map_update_elem(&links, &key, &lv, BPF_ANY))
+		stat_add(ST_LINK_FULL, 1);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(rq_issue, struct request *rq)
+{
+	if (!need_issue_ts)
+		return 0;
+	__u64 key = (__u64)rq;
+	struct link_val *lv = bpf_map_lookup_elem(&links, &key);
+	if (lv)
+		lv->issue_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/block_rq_merge")
+int BPF_PROG(rq_merge, struct request *rq)
+{
+	/* rq was absorbed by another request and is freed without completing */
+	__u64 key = (__u64)rq;
+	bpf_map_delete_elem(&links, &key);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 op = rq->cmd_flags & REQ_OP_MASK;
+	bool final = nr_bytes >= rq->__data_len;
+	__u64 key = (__u64)rq;
+	struct link_val *lv = op <= 1 ? bpf_map_lookup_elem(&links, &key) : NULL;
+
+	if (!final) {
+		stat_add(ST_PARTIAL, 1);
+		if (lv) {
+			struct io_val *v = agg_get(&lv->key, lv->inode);
+			if (v)
+				__sync_fetch_and_add(&v->bytes, nr_bytes);
+		}
+		return 0;
+	}
+	stat_add(ST_RQ_DONE, 1);
+
+	struct gendisk *disk = rq->q->disk;
+	struct hist_key hk = { .op = op <= 1 ? op : 2 };
+	if (disk)
+		hk.disk = kdev(disk->major, disk->first_minor);
+
+	__u64 start = rq->start_time_ns;
+	if (!start && lv)
+		start = lv->start_ns;
+	__u64 issue = rq->io_start_time_ns;
+	if (!issue && op <= 1) {
+		if (lv && lv->issue_ns)
+			issue = lv->issue_ns;
+		else if (!need_issue_ts)
+			need_issue_ts = 1; /* this queue has no blk-stat user: stamp issues ourselves */
+	}
+	__u64 q2c = start && now > start ? now - start : 0;
+	__u64 d2c = issue && now > issue ? now - issue : 0;
+	if (op <= 1 && !issue)
+		stat_add(ST_NO_ISSUE, 1);
+
+	struct hist_val *h = bpf_map_lookup_elem(&hist, &hk);
+	if (!h) {
+		bpf_map_update_elem(&hist, &hk, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hist, &hk);
+	}
+	if (h) {
+		h->ios++;
+		h->bytes += nr_bytes;
+		if (op <= 1) {
+			if (start) {
+				h->q2c_ns += q2c;
+				max_u64(&h->q2c_max, q2c);
+				__u32 b = hist_bucket(q2c);
+				if (b < IO_HIST_BUCKETS)
+					h->q2c[b]++;
+			} else {
+				h->no_start++;
+			}
+			if (issue) {
+				h->d2c_ns += d2c;
+				h->d2c_ios++;
+				max_u64(&h->d2c_max, d2c);
+				__u32 b = hist_bucket(d2c);
+				if (b < IO_HIST_BUCKETS)
+					h->d2c[b]++;
+			}
+		}
+	} else {
+		stat_add(ST_HIST_FULL, 1);
+	}
+
+	if (!lv) {
+		if (op <= 1)
+			stat_add(ST_LINK_MISS, 1);
+		return 0;
+	}
+	stat_add(ST_RQ_LINKED, 1);
+	struct io_val *v = agg_get(&lv->key, lv->inode);
+	if (v) {
+		__sync_fetch_and_add(&v->ios, 1);
+		__sync_fetch_and_add(&v->bytes, nr_bytes);
+		if (start) {
+			__sync_fetch_and_add(&v->q2c_ns, q2c);
+			max_u64(&v->q2c_max, q2c);
+		}
+		if (issue) {
+			__sync_fetch_and_add(&v->d2c_ns, d2c);
+			__sync_fetch_and_add(&v->d2c_ios, 1);
+			max_u64(&v->d2c_max, d2c);
+		}
+	}
+	bpf_map_delete_elem(&links, &key);
+	return 0;
+}
+
+/* ---- tasks stuck in io_schedule ---- */
+
+static __always_inline void fill_stall(struct stall_rec *r, struct task_struct *task, __u64 wait)
+{
+	r->tid = BPF_CORE_READ(task, pid);
+	r->tgid = BPF_CORE_READ(task, tgid);
+	r->wait_ns = wait;
+	__u64 cg_v1;
+	task_cgroups(task, &r->cg, &cg_v1);
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), task->comm);
+	long n = bpf_get_task_stack(task, r->stack, sizeof(r->stack), 0);
+	r->nframes = n > 0 ? (__u32)((__u64)n / 8) : 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	if (!track_stalls)
+		return 0;
+	__u64 now = 0;
+	if (!preempt && prev_state && BPF_CORE_READ_BITFIELD(prev, in_iowait)) {
+		struct task_ctx *tc = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (tc) {
+			now = bpf_ktime_get_ns();
+			tc->blocked_ns = now;
+		}
+	}
+	struct task_ctx *nc = bpf_task_storage_get(&tasks, next, 0, 0);
+	if (!nc || !nc->blocked_ns)
+		return 0;
+	if (!now)
+		now = bpf_ktime_get_ns();
+	__u64 wait = now > nc->blocked_ns ? now - nc->blocked_ns : 0;
+	nc->blocked_ns = 0;
+	stat_add(ST_IOWAIT_WAITS, 1);
+	stat_add(ST_IOWAIT_NS, wait);
+	if (wait < stall_ns)
+		return 0;
+	struct stall_rec *r = bpf_ringbuf_reserve(&events, sizeof(struct stall_rec), 0);
+	if (!r) {
+		stat_add(ST_STALL_DROP, 1);
+		return 0;
+	}
+	r->type = REC_STALL;
+	fill_stall(r, next, wait);
+	bpf_ringbuf_submit(r, 0);
+	stat_add(ST_STALLS, 1);
+	return 0;
+}
+
+/* End of the window: the tasks still waiting in io_schedule for longer than the threshold. */
+SEC("iter/task")
+int stuck_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	if (!task)
+		return 0;
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!tc || !tc->blocked_ns)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 wait = now > tc->blocked_ns ? now - tc->blocked_ns : 0;
+	if (wait < stall_ns)
+		return 0;
+	__u32 zero = 0;
+	struct stall_rec *r = bpf_map_lookup_elem(&stall_scratch, &zero);
+	if (!r)
+		return 0;
+	r->type = REC_STALL;
+	fill_stall(r, task, wait);
+	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+	return 0;
+}
