@@ -5,15 +5,21 @@ import type { TracerState } from '../api/schemas';
 import type { Tracer, TracerEnv, CommonTracerConfig } from './tracer';
 import { CpusysTracer } from './cpusys';
 import { CpuidleTracer } from './cpuidle';
+import { DloadTracer } from './dload';
+import { MemburstTracer } from './memburst';
 import { PendingTracer } from './pending';
 
 export class TracerRegistry {
   private readonly tracers = new Map<TracerType, Tracer<CommonTracerConfig>>();
 
   constructor(config: TracersConfig, env: TracerEnv) {
-    this.tracers.set('cpusys', new CpusysTracer(config.cpusys, env) as unknown as Tracer<CommonTracerConfig>);
-    this.tracers.set('cpuidle', new CpuidleTracer(config.cpuidle, env) as unknown as Tracer<CommonTracerConfig>);
-    for (const t of ['dload', 'memburst', 'iotracing'] as const) this.tracers.set(t, new PendingTracer(t, config[t], env));
+    // Each tracer is typed by its own config; the registry only hands each one its own section back.
+    const add = <C extends CommonTracerConfig>(type: TracerType, t: Tracer<C>) => this.tracers.set(type, t as unknown as Tracer<CommonTracerConfig>);
+    add('cpusys', new CpusysTracer(config.cpusys, env));
+    add('cpuidle', new CpuidleTracer(config.cpuidle, env));
+    add('dload', new DloadTracer(config.dload, env));
+    add('memburst', new MemburstTracer(config.memburst, env));
+    add('iotracing', new PendingTracer('iotracing', config.iotracing, env));
   }
 
   get(type: TracerType): Tracer<CommonTracerConfig> {
