@@ -529,10 +529,11 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 	bool in_dio = tc && tc->dio_iocb;
 
 	/* the first page of the bio says whose data it is */
+	/* (not bi_vcnt: a split or cloned bio shares its parent's vector and has bi_vcnt 0) */
 	struct page *page = NULL;
 	__u32 idx = BPF_CORE_READ(bio, bi_iter.bi_idx);
 	struct bio_vec *vec = BPF_CORE_READ(bio, bi_io_vec);
-	if (vec && BPF_CORE_READ(bio, bi_vcnt) > idx)
+	if (vec && BPF_CORE_READ(bio, bi_iter.bi_size))
 		bpf_core_read(&page, sizeof(page), &vec[idx & 0xffff].bv_page);
 	struct page *head = page ? page_head(page) : NULL;
 	unsigned long mapping = 0;
@@ -611,7 +612,7 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		stat_add(ST_DIO, 1);
 		return;
 	}
-	if (mapping & MAPPING_ANON)
+	if ((mapping & MAPPING_ANON) && !(k->flags & IOF_KTHREAD))
 		k->flags |= IOF_DIRECT | IOF_NOFILE; /* user memory, no iomap DIO: raw device or other DIO */
 	else
 		k->flags |= IOF_META; /* kernel buffers outside the page cache (e.g. XFS metadata, logs) */

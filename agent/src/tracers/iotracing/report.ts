@@ -299,6 +299,8 @@ interface ProcAcc {
   id: string;
   pid: number | null;
   comm: string;
+  /** bytes per comm seen for this process (it may have exec'd during the window) */
+  comms: Map<string, number>;
   owner: IoProcessRow['owner'];
   ids: { cgroup: bigint; cgroupV1: bigint; blkcg: bigint };
   acc: Acc;
@@ -426,6 +428,7 @@ export function buildIoReport(input: ReportInput): IoReport {
         id,
         pid: owner === 'cgroup' ? null : k.tgid,
         comm: owner === 'cgroup' ? '(writeback)' : k.comm,
+        comms: new Map(),
         owner,
         ids: { cgroup: k.cgroup, cgroupV1: k.cgroupV1, blkcg: k.blkcg },
         acc: acc(),
@@ -451,6 +454,11 @@ export function buildIoReport(input: ReportInput): IoReport {
     addRecord(one, r);
     addAcc(f.acc, one);
     addAcc(p.acc, one);
+    if (owner !== 'cgroup') {
+      p.comms.set(k.comm, (p.comms.get(k.comm) ?? 0) + diskBytes(one) + fsBytes(one) + 1);
+      // the name it did most of its IO under
+      if ((p.comms.get(k.comm) ?? 0) > (p.comms.get(p.comm) ?? 0)) p.comm = k.comm;
+    }
   }
 
   // rank: bytes that reached the disk first, then filesystem bytes
