@@ -32,7 +32,7 @@ import type { ListedCgroup } from '../containers';
 import { SpikeDetector, type Reading, type SpikeRule } from './detector';
 import { Tracer, manualTrigger, type Candidate, type ManualRequest, type TracerEnv } from './tracer';
 import { ScopeLoad, type LoadAverages } from './dload/loadavg';
-import { openSweep, type StateCounts, type SweepSample, type TaskSweep } from './dload/sweep';
+import { openSweep, ProcSweep, type StateCounts, type SweepSample, type TaskSweep } from './dload/sweep';
 import { captureDload, type ScopeLoadSnapshot } from './dload/capture';
 import { compileKnownIssues } from './dload/stacks';
 import { round } from './cpu/capture';
@@ -168,6 +168,15 @@ export class DloadTracer extends Tracer<DloadConfig> {
     return this.sweep;
   }
 
+  /** BPF worked at first but a sweep failed (e.g. the program was unloaded by policy): use /proc from now on. */
+  private fallBack(e: unknown): TaskSweep {
+    this.sweep?.close();
+    this.fallbackReason = `BPF sweep failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    this.env.log.warn({ tracer: 'dload', reason: this.fallbackReason }, 'counting D-state tasks from /proc from now on');
+    this.sweep = new ProcSweep({ root: this.opts.procRoot });
+    return this.sweep;
+  }
+
   override stop(): void {
     super.stop();
     // a capture in flight keeps its reference; the BPF iterators reopen if it needs them again
@@ -182,7 +191,14 @@ export class DloadTracer extends Tracer<DloadConfig> {
   protected tick(now: number): Candidate[] {
     const cfg = this.config;
     const list = this.env.containers.list(now);
-    const r = this.detector.update(this.source.sample(list, now));
+    let sample: SweepSample;
+    try {
+      sample = this.source.sample(list, now);
+    } catch (e) {
+      if (this.source.source !== 'bpf') throw e;
+      sample = this.fallBack(e).sample(list, now);
+    }
+    const r = this.detector.update(sample);
     this.last = r;
     this.publish({ metric: 'dload_total', scope: HOST_SCOPE, value: r.hostTotal.dloadAverage, baseline: 0, threshold: cfg.dloadThreshold });
     const out: Candidate[] = [];

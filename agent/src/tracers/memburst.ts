@@ -30,7 +30,7 @@ import { readPressure } from '../host/pressure';
 import { CgroupIdResolver } from '../bpf/cgroupIds';
 import { Tracer, manualTrigger, type Candidate, type ManualRequest, type TracerEnv } from './tracer';
 import { MemburstDetector, severity, type HostMemSample, type RuleReading } from './memburst/rules';
-import { RssHistory, openRss, toSnapshot, type RssSource } from './memburst/rss';
+import { ProcRss, RssHistory, openRss, toSnapshot, type RssSource } from './memburst/rss';
 import { captureMemburst, type MemburstDetail } from './memburst/capture';
 import { round } from './cpu/capture';
 
@@ -105,7 +105,21 @@ export class MemburstTracer extends Tracer<MemburstConfig> {
     const meminfo = readMeminfo();
     if (!meminfo) return [];
     const host: HostMemSample = { at: now, meminfo, vmstat: readVmstat(), psi: readPressure('memory') };
-    this.history.push(now, toSnapshot(this.source.sweep()));
+    let procs;
+    try {
+      procs = this.source.sweep();
+    } catch (e) {
+      if (this.source.source !== 'bpf') throw e;
+      // BPF worked at first but a sweep failed: /proc from now on
+      this.rss?.close();
+      this.fallbackReason = `BPF RSS sweep failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+      this.env.log.warn({ tracer: 'memburst', reason: this.fallbackReason }, 'reading /proc/PID/statm from now on');
+      this.rss = new ProcRss();
+      // process identities differ between the two sources (start time in ns vs clock ticks): start over
+      this.history = new RssHistory(this.detector.windowSamples);
+      procs = this.rss.sweep();
+    }
+    this.history.push(now, toSnapshot(procs));
     this.lastHost = host;
     const readings = this.detector.update(host);
     this.lastReadings = readings;
