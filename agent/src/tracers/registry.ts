@@ -7,7 +7,7 @@ import { CpusysTracer } from './cpusys';
 import { CpuidleTracer } from './cpuidle';
 import { DloadTracer } from './dload';
 import { MemburstTracer } from './memburst';
-import { PendingTracer } from './pending';
+import { IotracingTracer } from './iotracing';
 
 export class TracerRegistry {
   private readonly tracers = new Map<TracerType, Tracer<CommonTracerConfig>>();
@@ -19,7 +19,7 @@ export class TracerRegistry {
     add('cpuidle', new CpuidleTracer(config.cpuidle, env));
     add('dload', new DloadTracer(config.dload, env));
     add('memburst', new MemburstTracer(config.memburst, env));
-    add('iotracing', new PendingTracer('iotracing', config.iotracing, env));
+    add('iotracing', new IotracingTracer(config.iotracing, env));
   }
 
   get(type: TracerType): Tracer<CommonTracerConfig> {
