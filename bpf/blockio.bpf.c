@@ -45,11 +45,20 @@ const volatile bool track_dirtier = true;  /* charge writeback to the task that 
 const volatile bool track_stalls = true;
 const volatile bool track_fs = true;
 
-/* Set by the completion program when a queue does not stamp io_start_time_ns (no blk-stat users):
- * from then on the issue program records the issue time in the request's link. */
+/* Bit of QUEUE_FLAG_STATS in request_queue.queue_flags (an anonymous enum CO-RE cannot name: user
+ * space reads it from the kernel's BTF; -1 unknown). A queue with it set stamps io_start_time_ns. */
+const volatile int queue_flag_stats = -1;
+
+/* Without that bit: set by the completion program when a request came without io_start_time_ns; from
+ * then on the issue program records issue times in the requests' links. */
 __u32 need_issue_ts = 0;
 
 static const struct hist_val zero_hist;
+
+/* A kernel address we read as a number, typed again for direct (fault-safe) loads: much cheaper than a
+ * bpf_probe_read_kernel() call per field. Kernel 6.2+. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
+#define AS(type, p) ((struct type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(struct type)))
 
 struct link_val {
 	struct io_key key;
@@ -215,13 +224,14 @@ static __always_inline __u32 kdev(__u32 major, __u32 minor)
 
 static __always_inline __u64 cgroup_id_of(struct cgroup *cg)
 {
-	return cg ? BPF_CORE_READ(cg, kn, id) : 0;
+	return cg ? cg->kn->id : 0;
 }
 
+/* t: a BTF-typed task (current, a tracepoint argument, the iterator's task). */
 static __always_inline void task_cgroups(struct task_struct *t, __u64 *cg, __u64 *cg_v1)
 {
-	struct css_set *cgroups = BPF_CORE_READ(t, cgroups);
-	*cg = cgroup_id_of(BPF_CORE_READ(cgroups, dfl_cgrp));
+	struct css_set *cgroups = t->cgroups;
+	*cg = cgroup_id_of(cgroups->dfl_cgrp);
 	*cg_v1 = 0;
 	if (record_cg_v1) {
 		struct cgroup_subsys_state *css = NULL;
@@ -229,13 +239,13 @@ static __always_inline void task_cgroups(struct task_struct *t, __u64 *cg, __u64
 		if (id >= 0 && id < 16) /* CGROUP_SUBSYS_COUNT is below 16 everywhere */
 			bpf_core_read(&css, sizeof(css), &cgroups->subsys[id]);
 		if (css)
-			*cg_v1 = cgroup_id_of(BPF_CORE_READ(css, cgroup));
+			*cg_v1 = cgroup_id_of(AS(cgroup_subsys_state, css)->cgroup);
 	}
 }
 
 static __always_inline void set_owner_current(struct io_key *k, struct task_struct *t)
 {
-	k->tgid = BPF_CORE_READ(t, tgid);
+	k->tgid = t->tgid;
 	task_cgroups(t, &k->cg, &k->cg_v1);
 	bpf_get_current_comm(k->comm, sizeof(k->comm));
 }
@@ -243,18 +253,18 @@ static __always_inline void set_owner_current(struct io_key *k, struct task_stru
 /* The folio a page belongs to (compound head). */
 static __always_inline struct page *page_head(struct page *page)
 {
+	/* a union with lru.next: the verifier would type a direct load as a pointer */
 	unsigned long ch = 0;
 	bpf_core_read(&ch, sizeof(ch), &page->compound_head);
 	if (ch & 1)
-		return (struct page *)(ch - 1);
+		return AS(page, ch - 1);
 	return page;
 }
 
 static __always_inline unsigned long page_flags(struct page *page)
 {
-	unsigned long f = 0;
-	bpf_core_read(&f, sizeof(f), &page->flags);
-	return f;
+	/* memdesc_flags_t (6.18) or unsigned long (before): one word either way */
+	return *(unsigned long *)&page->flags;
 }
 
 static __always_inline bool flag_set(unsigned long flags, int bit)
@@ -265,14 +275,12 @@ static __always_inline bool flag_set(unsigned long flags, int bit)
 static __always_inline __u64 folio_bytes(struct folio *folio)
 {
 	__u64 size = 1ULL << page_shift;
-	unsigned long flags = page_flags((struct page *)folio);
+	unsigned long flags = *(unsigned long *)&folio->flags;
 	if (!flag_set(flags, bpf_core_enum_value(enum pageflags, PG_head)))
 		return size;
 	__u32 order = 0;
-	if (bpf_core_field_exists(folio->_flags_1)) {
-		unsigned long f1 = BPF_CORE_READ(folio, _flags_1);
-		order = f1 & 0xff;
-	}
+	if (bpf_core_field_exists(folio->_flags_1))
+		order = folio->_flags_1 & 0xff;
 	if (order > 20)
 		order = 0;
 	return size << order;
@@ -354,8 +362,7 @@ static __always_inline struct io_val *agg_get(struct io_key *k, __u64 inode_ptr)
 
 static __always_inline bool inode_is(struct inode *inode, __u32 type)
 {
-	umode_t mode = BPF_CORE_READ(inode, i_mode);
-	return (mode & S_IFMT) == type;
+	return (inode->i_mode & S_IFMT) == type;
 }
 
 /* Remember who dirtied this inode, for the writeback that follows. */
@@ -389,7 +396,7 @@ static __always_inline void pending_flush(struct pending *p)
 
 static __always_inline void fs_event(struct address_space *mapping, __u64 bytes, __u32 flags)
 {
-	struct inode *host = BPF_CORE_READ(mapping, host);
+	struct inode *host = mapping->host;
 	if (!host || !inode_is(host, S_IFREG))
 		return;
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -407,8 +414,8 @@ static __always_inline void fs_event(struct address_space *mapping, __u64 bytes,
 	pending_flush(p);
 	__builtin_memset(&p->key, 0, sizeof(p->key));
 	p->key.flags = flags;
-	p->key.ino = BPF_CORE_READ(host, i_ino);
-	p->key.sb_dev = BPF_CORE_READ(host, i_sb, s_dev);
+	p->key.ino = host->i_ino;
+	p->key.sb_dev = host->i_sb->s_dev;
 	set_owner_current(&p->key, t);
 	p->inode = (__u64)host;
 	p->ops = 1;
@@ -426,7 +433,7 @@ int BPF_PROG(dirty_folio, struct folio *folio, struct address_space *mapping)
 	if (track_fs) {
 		fs_event(mapping, folio_bytes(folio), IOF_FS | IOF_WRITE);
 	} else if (track_dirtier) {
-		struct inode *host = BPF_CORE_READ(mapping, host);
+		struct inode *host = mapping->host;
 		if (host && inode_is(host, S_IFREG)) {
 			struct task_struct *t = bpf_get_current_task_btf();
 			note_dirtier(host, t, t->tgid);
@@ -476,11 +483,11 @@ int BPF_PROG(dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int 
 	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!tc)
 		return 0;
-	struct inode *inode = BPF_CORE_READ(iocb, ki_filp, f_inode);
+	struct inode *inode = iocb->ki_filp->f_inode;
 	tc->dio_iocb = (__u64)iocb;
 	tc->dio_inode = (__u64)inode;
-	tc->dio_ino = BPF_CORE_READ(inode, i_ino);
-	tc->dio_sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	tc->dio_ino = inode->i_ino;
+	tc->dio_sb_dev = inode->i_sb->s_dev;
 	return 0;
 }
 
@@ -515,37 +522,44 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 	bool write = op == 1;
 	if (write)
 		k->flags |= IOF_WRITE;
-	__u32 opf = BPF_CORE_READ(bio, bi_opf);
+	__u32 opf = bio->bi_opf;
 	/* REQ_ flag bits move between kernels: their positions come from BTF */
 	if (flag_set(opf, bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC)))
 		k->flags |= IOF_SYNC;
 	if (flag_set(opf, bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD)))
 		k->flags |= IOF_READAHEAD;
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+	if (t->flags & PF_KTHREAD)
 		k->flags |= IOF_KTHREAD;
-	k->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
+	k->dev = bio->bi_bdev->bd_dev;
 
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, 0);
-	bool in_dio = tc && tc->dio_iocb;
-
-	/* the first page of the bio says whose data it is */
-	/* (not bi_vcnt: a split or cloned bio shares its parent's vector and has bi_vcnt 0) */
-	struct page *page = NULL;
-	__u32 idx = BPF_CORE_READ(bio, bi_iter.bi_idx);
-	struct bio_vec *vec = BPF_CORE_READ(bio, bi_io_vec);
-	if (vec && BPF_CORE_READ(bio, bi_iter.bi_size))
-		bpf_core_read(&page, sizeof(page), &vec[idx & 0xffff].bv_page);
-	struct page *head = page ? page_head(page) : NULL;
+	/* the first page of the bio says whose data it is
+	 * (not bi_vcnt: a split or cloned bio shares its parent's vector and has bi_vcnt 0) */
+	struct page *head = NULL;
+	__u32 idx = bio->bi_iter.bi_idx;
+	struct bio_vec *vec = bio->bi_io_vec;
+	if (vec && bio->bi_iter.bi_size) {
+		struct page *pg = NULL;
+		bpf_core_read(&pg, sizeof(pg), &vec[idx & 0xffff].bv_page);
+		if (pg)
+			head = page_head(AS(page, pg));
+	}
 	unsigned long mapping = 0;
 	unsigned long pflags = 0;
 	if (head) {
+		/* read as a number (it may carry the anon/movable tag bits) */
 		bpf_core_read(&mapping, sizeof(mapping), &head->mapping);
 		pflags = page_flags(head);
 	}
 
 	struct inode *host = NULL;
 	if (mapping && !(mapping & MAPPING_FLAGS))
-		host = BPF_CORE_READ((struct address_space *)mapping, host);
+		host = AS(address_space, mapping)->host;
+	bool busy = host && flag_set(pflags, write ? bpf_core_enum_value(enum pageflags, PG_writeback)
+						   : bpf_core_enum_value(enum pageflags, PG_locked));
+	/* page-cache IO in flight (locked for reading, under writeback) needs no more; else is the task
+	 * inside an iomap direct IO? */
+	struct task_ctx *tc = busy ? NULL : bpf_task_storage_get(&tasks, t, 0, 0);
+	bool in_dio = tc && tc->dio_iocb;
 
 	if (host && inode_is(host, S_IFBLK)) {
 		/* block device page cache: filesystem metadata, journal, or buffered IO on /dev/X */
@@ -556,12 +570,10 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		return;
 	}
 	if (host) {
-		bool busy = flag_set(pflags, write ? bpf_core_enum_value(enum pageflags, PG_writeback)
-						   : bpf_core_enum_value(enum pageflags, PG_locked));
 		if (busy || !in_dio) {
 			/* page-cache IO of this file: readahead/read by the reader, or writeback */
-			k->ino = BPF_CORE_READ(host, i_ino);
-			k->sb_dev = BPF_CORE_READ(host, i_sb, s_dev);
+			k->ino = host->i_ino;
+			k->sb_dev = host->i_sb->s_dev;
 			lv->inode = (__u64)host;
 			if (!write) {
 				set_owner_current(k, t);
@@ -583,10 +595,10 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 			}
 			/* dirtied before the window: the kernel's own owner (cgroup writeback) if any */
 			if (bpf_core_field_exists(bio->bi_blkg)) {
-				struct blkcg_gq *blkg = BPF_CORE_READ(bio, bi_blkg);
-				struct cgroup_subsys_state *css = blkg ? (struct cgroup_subsys_state *)BPF_CORE_READ(blkg, blkcg) : NULL;
-				if (css && BPF_CORE_READ(css, parent)) {
-					k->blkcg = cgroup_id_of(BPF_CORE_READ(css, cgroup));
+				struct blkcg_gq *blkg = bio->bi_blkg;
+				struct cgroup_subsys_state *css = blkg ? &blkg->blkcg->css : NULL;
+				if (css && css->parent) {
+					k->blkcg = cgroup_id_of(css->cgroup);
 					k->flags |= IOF_BLKCG;
 					k->submitter = me;
 					return;
@@ -640,8 +652,13 @@ int BPF_PROG(io_start, struct request *rq)
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(rq_issue, struct request *rq)
 {
-	if (!need_issue_ts)
+	/* the kernel stamps io_start_time_ns itself on queues with blk-stat users (wbt, iolatency, …) */
+	if (queue_flag_stats >= 0 && queue_flag_stats < 64) {
+		if (flag_set(rq->q->queue_flags, queue_flag_stats))
+			return 0;
+	} else if (!need_issue_ts) {
 		return 0;
+	}
 	__u64 key = (__u64)rq;
 	struct link_val *lv = bpf_map_lookup_elem(&links, &key);
 	if (lv)
@@ -757,8 +774,8 @@ int BPF_PROG(rq_complete, struct request *rq, blk_status_t error, unsigned int n
 
 static __always_inline void fill_stall(struct stall_rec *r, struct task_struct *task, __u64 wait)
 {
-	r->tid = BPF_CORE_READ(task, pid);
-	r->tgid = BPF_CORE_READ(task, tgid);
+	r->tid = task->pid;
+	r->tgid = task->tgid;
 	r->wait_ns = wait;
 	__u64 cg_v1;
 	task_cgroups(task, &r->cg, &cg_v1);
@@ -780,6 +797,10 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 			tc->blocked_ns = now;
 		}
 	}
+	/* in_iowait is cleared only after the task runs again (io_schedule_finish): a task coming back
+	 * from io_schedule still has it; every other switch-in costs this one load */
+	if (!BPF_CORE_READ_BITFIELD(next, in_iowait))
+		return 0;
 	struct task_ctx *nc = bpf_task_storage_get(&tasks, next, 0, 0);
 	if (!nc || !nc->blocked_ns)
 		return 0;

@@ -4,6 +4,7 @@
 // tracer turns it into evidence. The byte layouts below mirror bpf/blockio.h.
 import fs from 'node:fs';
 import { openObject, le, type BpfObject, type BpfLink, type RingBuffer } from './native';
+import { kernelEnumValue } from './btfEnums';
 
 export const IO_COMM_LEN = 16;
 export const IO_HIST_POWERS = 28;
@@ -389,6 +390,11 @@ export class BlockIoCapture {
       obj.setGlobal('track_stalls', le.bool(o.trackStalls !== false));
       obj.setGlobal('track_fs', le.bool(o.trackFs !== false));
       obj.setGlobal('track_dirtier', le.bool(o.trackDirtier !== false));
+      // which queues stamp io_start_time_ns themselves (no issue-time bookkeeping needed for them)
+      const statsBit = kernelEnumValue('QUEUE_FLAG_STATS');
+      const bit = Buffer.alloc(4);
+      bit.writeInt32LE(statsBit === null ? -1 : Number(statsBit));
+      obj.setGlobal('queue_flag_stats', bit);
       // two directions and "other" per whole disk, per CPU
       obj.setMapMaxEntries('hist', Math.max(16, 3 * (o.disks ?? 16) + 8));
       obj.setMapMaxEntries('links', Math.max(1024, o.maxInFlight ?? 8192));
