@@ -1,5 +1,5 @@
 import React, { useMemo, useState } from 'react';
-import { css } from '@emotion/css';
+import { css, cx } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { FlameGraph } from '@grafana/flamegraph';
 import { Alert, Button, ButtonGroup, Input, RadioButtonGroup, Stack, Text, useStyles2, useTheme2 } from '@grafana/ui';
@@ -43,7 +43,16 @@ export interface CaptureFlameGraphProps {
   colorMode?: ColorMode;
   compare?: CompareMode;
   compareEventId?: string;
+  /**
+   * Fill the parent's height (a panel): the flame graph takes what the header and controls leave. Otherwise
+   * (a page) the flame graph area is `graphHeight` pixels high.
+   */
+  fill?: boolean;
+  graphHeight?: number;
 }
+
+/** Height of the flame graph area on a page: the graph and its top table scroll inside it. */
+export const PAGE_GRAPH_HEIGHT = 640;
 
 const compareOptions: Array<{ label: string; value: CompareMode; description: string }> = [
   { label: 'No diff', value: 'none', description: 'This capture only' },
@@ -190,7 +199,7 @@ export function CaptureFlameGraph(props: CaptureFlameGraphProps) {
   );
 
   return (
-    <div className={s.wrapper} data-testid="capture-flamegraph">
+    <div className={cx(s.wrapper, props.fill && s.fill)} data-testid="capture-flamegraph">
       {props.showHeader !== false && event && <EventHeader event={event} compact />}
       <div className={s.bar}>
         {controls}
@@ -207,12 +216,20 @@ export function CaptureFlameGraph(props: CaptureFlameGraphProps) {
           {shownError}
         </Alert>
       )}
-      <FlameGraph
-        data={frame}
-        getTheme={() => theme}
-        showFlameGraphOnly={props.showFlameGraphOnly}
-        disableCollapsing={false}
-      />
+      {/* @grafana/flamegraph's container is `flex: 1 1 0` with overflow hidden: without a parent of definite
+          height it collapses to 0 px and nothing shows */}
+      <div
+        className={s.graph}
+        style={props.fill ? undefined : { height: props.graphHeight ?? PAGE_GRAPH_HEIGHT }}
+        data-testid="flamegraph-area"
+      >
+        <FlameGraph
+          data={frame}
+          getTheme={() => theme}
+          showFlameGraphOnly={props.showFlameGraphOnly}
+          disableCollapsing={false}
+        />
+      </div>
     </div>
   );
 }
@@ -222,6 +239,15 @@ const getStyles = (theme: GrafanaTheme2) => ({
     display: 'flex',
     flexDirection: 'column',
     gap: theme.spacing(1),
+  }),
+  fill: css({
+    height: '100%',
+  }),
+  graph: css({
+    display: 'flex',
+    flexDirection: 'column',
+    flex: '1 1 auto',
+    minHeight: 0,
   }),
   bar: css({
     display: 'flex',

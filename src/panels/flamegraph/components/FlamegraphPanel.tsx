@@ -77,6 +77,7 @@ export function FlamegraphPanel({ data, options, width, height, replaceVariables
         colorMode={options.colorMode}
         compare={options.compareWith}
         compareEventId={options.compareEventId ? replaceVariables(options.compareEventId) : undefined}
+        fill
       />
     </div>
   );
