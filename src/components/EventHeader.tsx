@@ -3,7 +3,7 @@ import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Badge, type BadgeColor, Stack, Text, Tooltip, useStyles2 } from '@grafana/ui';
 
-import { containerLabel, parseEvidence } from '../datasource/evidence';
+import { containerLabel, cpuShare, parseEvidence } from '../datasource/evidence';
 import type { ContainerRef, FleetEvent, Trigger } from '../datasource/resources';
 import { fmtDuration, fmtMetric, fmtTime } from './format';
 
@@ -25,6 +25,14 @@ export const TYPE_BADGE_COLORS: Record<string, BadgeColor> = {
 /** "sys_percent 62.0% > 45.0% (baseline 8.0%, +54.0)" */
 export function TriggerLine({ trigger }: { trigger: Trigger }) {
   const s = useStyles2(getStyles);
+  if (trigger.metric === 'manual') {
+    // the agent's manual captures (POST /api/v1/captures) carry metric "manual" and zeros: no threshold was crossed
+    return (
+      <span className={s.trigger} data-testid="trigger-line">
+        <code>manual</code> capture <span className={s.weak}>(no detector threshold crossed)</span>
+      </span>
+    );
+  }
   return (
     <span className={s.trigger} data-testid="trigger-line">
       <code>{trigger.metric}</code> <strong>{fmtMetric(trigger.metric, trigger.value)}</strong>
@@ -63,11 +71,11 @@ export function processContext(event: FleetEvent): string[] {
   const ev = parseEvidence(event.data);
   const fmtProc = (p: { pid: number; comm: string }) => `${p.comm} (${p.pid})`;
   if (ev.cpuProcesses.length) {
-    const total = ev.cpuProcesses.reduce((a, p) => a + p.samples, 0) || 1;
     return [...ev.cpuProcesses]
+      .filter((p) => p.samples > 0)
       .sort((a, b) => b.samples - a.samples)
       .slice(0, 3)
-      .map((p) => `${fmtProc(p)} ${Math.round((100 * p.samples) / total)}%`);
+      .map((p) => `${fmtProc(p)} ${Math.round(cpuShare(p, ev.cpuProcesses))}%`);
   }
   if (ev.growers.length) {
     return ev.growers.slice(0, 3).map(fmtProc);

@@ -13,6 +13,7 @@ import {
   type MemoryGrower,
   type StuckTask,
   containerLabel,
+  cpuShare,
   groupByStack,
 } from '../datasource/evidence';
 import type { AutotracingResources, FleetEvent, FlamegraphRef } from '../datasource/resources';
@@ -93,7 +94,6 @@ function Proc({ p }: { p: { pid: number; comm: string; cmdline?: string } }) {
 
 export function CpuProcesses({ processes }: { processes: CpuProcess[] }) {
   const s = useStyles2(getStyles);
-  const total = processes.reduce((a, p) => a + p.samples, 0) || 1;
   return (
     <Section title="Processes on CPU" testId="cpu-processes">
       <table className={s.table}>
@@ -116,7 +116,7 @@ export function CpuProcesses({ processes }: { processes: CpuProcess[] }) {
                 </td>
                 <td>{containerLabel(p.container)}</td>
                 <td className="num">{p.samples}</td>
-                <td className="num">{fmt('percent', (100 * p.samples) / total, 1)}</td>
+                <td className="num">{fmt('percent', cpuShare(p, processes), 1)}</td>
                 <td className={s.cmd}>{p.cmdline}</td>
               </tr>
             ))}

@@ -16,6 +16,17 @@ export interface ProcessRef {
 /** cpusys / cpuidle: processes seen on CPU during the capture */
 export interface CpuProcess extends ProcessRef {
   samples: number;
+  /** share of all the profile's samples, when the agent says (its list is only the top processes) */
+  samplePct?: number;
+}
+
+/** Share of the capture's samples (%): the agent's samplePct, else the share among the listed processes. */
+export function cpuShare(p: CpuProcess, all: CpuProcess[]): number {
+  if (p.samplePct !== undefined) {
+    return p.samplePct;
+  }
+  const total = all.reduce((a, x) => a + x.samples, 0) || 1;
+  return (100 * p.samples) / total;
 }
 
 /** dload: one task in D state */
@@ -148,11 +159,12 @@ function processRef(v: Obj): ProcessRef | undefined {
   if (pid === undefined) {
     return undefined;
   }
-  const cmdline = pick(v, ['cmdline']);
+  // the agent sends `command` (null for kernel threads it could not read); Huatuo and the proposal `cmdline`
+  const cmdline = pick(v, ['cmdline', 'command']);
   return {
     pid,
     comm: pstr(v, ['comm', 'process_name', 'name']) ?? '?',
-    cmdline: Array.isArray(cmdline) ? cmdline.map(String).join(' ') : str(cmdline),
+    cmdline: Array.isArray(cmdline) ? cmdline.map(String).join(' ') : str(cmdline)?.trim(),
     container: container(v.container),
   };
 }
@@ -260,10 +272,12 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
 
   return {
     flamegraphs: list(d.flamegraphs, flamegraphRef),
-    cpuProcesses: list(d.processes, (o) => {
+    // the agent's cpusys/cpuidle captures send `topProcesses`; an IO process (iotracing) has no samples
+    cpuProcesses: list(pick(d, ['processes', 'topProcesses']), (o) => {
       const p = processRef(o);
       const samples = num(o.samples);
-      return p && samples !== undefined ? { ...p, samples } : undefined;
+      const samplePct = num(o.samplePct);
+      return p && samples !== undefined ? { ...p, samples, ...(samplePct !== undefined ? { samplePct } : {}) } : undefined;
     }),
     tasks: parseTasks(d),
     knownIssue: pstr(d, ['knownIssue', 'known_issue']) || null,
