@@ -81,7 +81,8 @@ async function main(): Promise<void> {
     else log('the cpusys detector did not fire within 30 s: only the manual capture is recorded');
     const manual = await agent.capture('cpusys', { durationMs: CAPTURE_MS });
     captures.cpusys = { status: manual.status, body: manual.body };
-    if (manual.status === 202 && manual.body.id) recorded.push({ key: auto ? 'cpusys-manual' : 'cpusys', how: 'manual', event: await agent.waitForEvent(manual.body.id) });
+    if (manual.status === 202 && manual.body.id)
+      recorded.push({ key: auto ? 'cpusys-manual' : 'cpusys', how: 'manual', event: await agent.waitForEvent(manual.body.id) });
     await storm.stop();
 
     // --- cpuidle: a busy process in a docker-like cgroup
@@ -144,7 +145,12 @@ async function main(): Promise<void> {
       return r;
     };
     const json = async (p: string, query = '') => JSON.parse((await resource(p, query)).body.toString()) as unknown;
-    write('health.json', await plugin.checkHealth(ds).then((h) => ({ status: h.status, message: h.message, jsonDetails: h.jsonDetails?.length ? JSON.parse(Buffer.from(h.jsonDetails).toString()) : null })));
+    write(
+      'health.json',
+      await plugin
+        .checkHealth(ds)
+        .then((h) => ({ status: h.status, message: h.message, jsonDetails: h.jsonDetails?.length ? JSON.parse(Buffer.from(h.jsonDetails).toString()) : null }))
+    );
     write('agents.json', await json('agents'));
     write('events.json', await json('events', `from=${from}&to=${to}&limit=50`));
     write('counts.json', await json('counts', `from=${from}&to=${to}&step=60000&by=type`));
@@ -197,7 +203,7 @@ async function main(): Promise<void> {
         const c = captures[t];
         const got = recorded.filter((r) => r.event.type === t);
         return [t, { captured: got.map((r) => ({ key: r.key, how: r.how, id: r.event.id, status: r.event.status })), manualCaptureAnswer: c?.status ?? null }];
-      }),
+      })
     );
     write('recorded.json', {
       recordedAt: startedAt.toISOString(),
@@ -219,5 +225,5 @@ main().then(
   (e: Error) => {
     log(`failed: ${e.stack ?? e.message}`);
     process.exit(1);
-  },
+  }
 );

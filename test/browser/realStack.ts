@@ -55,7 +55,12 @@ export class RealAgent {
   async start(timeoutMs = 30_000): Promise<this> {
     ensureAgentBuild();
     const tracers = Object.entries(this.opts.tracers ?? {})
-      .map(([t, kv]) => `  ${t}: { ${Object.entries(kv).map(([k, v]) => `${k}: ${v}`).join(', ')} }`)
+      .map(
+        ([t, kv]) =>
+          `  ${t}: { ${Object.entries(kv)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')} }`
+      )
       .join('\n');
     const config = [
       `host: ${this.opts.host ?? 'autotracing-test'}`,
@@ -107,14 +112,23 @@ export class RealAgent {
 
   /** One API call; the body is parsed as JSON when it is JSON. */
   async api<T = unknown>(method: string, route: string, body?: unknown, admin = false): Promise<{ status: number; body: T; text: string; headers: Headers }> {
-    const res = await fetch(`${this.url}${route}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${admin ? this.adminToken : this.readToken}`,
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${route}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${admin ? this.adminToken : this.readToken}`,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      const c = this.child;
+      const state = c ? (c.exitCode !== null || c.signalCode !== null ? `exited (code ${c.exitCode}, signal ${c.signalCode})` : 'running') : 'not started';
+      throw new Error(
+        `${method} ${route}: ${(e as Error).message} (${(e as Error).cause ?? ''}); agent ${state}; its last log lines:\n${this.logs.split('\n').slice(-15).join('\n')}`
+      );
+    }
     const text = await res.text();
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
@@ -200,7 +214,9 @@ export class FakeContainer {
   workload: Workload | null = null;
 
   create(): this {
-    const v1 = ['cpu', 'cpuacct'].map((c) => path.join('/sys/fs/cgroup', c)).filter((d) => fs.existsSync(path.join(d, 'cgroup.procs')) && !fs.existsSync(path.join(d, 'cgroup.controllers')));
+    const v1 = ['cpu', 'cpuacct']
+      .map((c) => path.join('/sys/fs/cgroup', c))
+      .filter((d) => fs.existsSync(path.join(d, 'cgroup.procs')) && !fs.existsSync(path.join(d, 'cgroup.controllers')));
     const roots = v1.length ? v1 : [fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified'];
     for (const root of roots) {
       const dir = path.join(root, 'docker', this.id);
