@@ -98,3 +98,16 @@ test('the growth window follows the config', () => {
   d.reconfigure(cfg({ growthWindow: 2000, interval: 500 }));
   assert.equal(d.windowStart!.at, 25 * 500);
 });
+
+test('growth rate: a burst on top of another process steady growth still fires', () => {
+  const d = new MemburstDetector(cfg());
+  let anon = 2 * GiB;
+  const out: RuleName[][] = [];
+  for (let s = 0; s < 60; s++) {
+    anon += 95 * MiB; // something grows at 95 MiB/s all along
+    if (s >= 40) anon += 150 * MiB; // then a burst of 150 MiB/s more
+    out.push(fired(d.update(host(s * 1000, anon))));
+  }
+  const when = out.findIndex((f) => f.includes('anon_growth_rate'));
+  assert.ok(when >= 40 && when <= 44, `fired at ${when}`);
+});

@@ -1,7 +1,9 @@
 // memburst's rules, each fed one host sample per interval, each publishing a reading:
 //   anon_growth_rate  Active(anon)+Inactive(anon) growth in bytes/s over the last growthWindow (from the
 //                     second sample on: the rate over what the window holds so far) — a SpikeDetector:
-//                     above anonGrowthRate and above its recent baseline rate by anonGrowthRate.
+//                     above anonGrowthRate and at least half of that above its recent baseline rate
+//                     (the median over baselineWindow), so a burst on top of another process's steady
+//                     growth still counts while a host that always grows at one clip does not.
 //   anon_ratio        anon now ÷ anon at the start of the window ≥ anonGrowthRatio, with anon ≥
 //                     anonFloorPercent of MemTotal (Huatuo's rule, over the short window)      — hold rule
 //   psi_some_avg10    PSI memory "some" avg10 ≥ psiSomeThreshold (percent)                       — hold rule
@@ -60,7 +62,7 @@ export function allocstalls(v: Vmstat): number {
 function growthRule(cfg: MemburstConfig): SpikeRule {
   return {
     threshold: cfg.anonGrowthRate,
-    deltaThreshold: cfg.anonGrowthRate,
+    deltaThreshold: cfg.anonGrowthRate / 2,
     holdSamples: cfg.holdSamples,
     baselineSamples: Math.max(1, Math.round(cfg.baselineWindow / cfg.interval)),
   };
