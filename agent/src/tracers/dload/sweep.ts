@@ -8,7 +8,7 @@ import { DstateIterators, PF_KTHREAD, type DTaskRecord } from '../../bpf/dstate'
 import { CgroupIdResolver } from '../../bpf/cgroupIds';
 import { detectCgroupLayout, type CgroupLayout } from '../../host/cgroupLayout';
 import { listPids, listThreads, readPidStat, readPidStack, readPidWchan } from '../../host/process';
-import { kernelSymbols, type KernelSymbols } from '../../profiles/symbols/kallsyms';
+import { kernelSymbols } from '../../profiles/symbols/kallsyms';
 import { kernelFrames, parseProcStack, schedTextRange } from './stacks';
 
 export interface StateCounts {
@@ -96,7 +96,6 @@ export class BpfSweep implements TaskSweep {
   readonly source = 'bpf' as const;
   private readonly iters = new DstateIterators();
   private readonly resolver = new CgroupIdResolver('cpu');
-  private ks: KernelSymbols | null = null;
 
   constructor() {
     this.iters.open();
@@ -125,10 +124,10 @@ export class BpfSweep implements TaskSweep {
 
   blockedTasks(list: readonly ListedCgroup[], now: number): BlockedTask[] {
     this.resolver.update(list, now);
-    this.ks = kernelSymbols();
+    const ks = kernelSymbols();
     const sched = schedTextRange();
     return this.records().map((r) => {
-      const stack = kernelFrames(r.kstack, this.ks!, sched);
+      const stack = kernelFrames(r.kstack, ks, sched);
       return {
         pid: r.tgid,
         tid: r.tid,
@@ -143,11 +142,6 @@ export class BpfSweep implements TaskSweep {
         key: `${r.tid}@${r.startTimeNs}`,
       };
     });
-  }
-
-  /** The resolver, shared with the capture (off-CPU records carry the same cgroup ids). */
-  get cgroups(): CgroupIdResolver {
-    return this.resolver;
   }
 
   close(): void {

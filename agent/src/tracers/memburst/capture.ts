@@ -138,10 +138,12 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
   // track every second over the window: who grew, and the last RSS of anyone who exits meanwhile
   const lastSeen: RssSnapshot = new Map(o.detail.lastSeen);
   let end: RssSnapshot = new Map();
+  let first: RssSnapshot | null = null;
   let window: AllocWindow | null = null;
   try {
     for (;;) {
       end = toSnapshot(o.rss.sweep());
+      first ??= end;
       for (const [k, r] of end) lastSeen.set(k, r);
       const left = ctx.durationMs - (Date.now() - t0);
       if (left <= 0 || ctx.signal.aborted) break;
@@ -164,7 +166,8 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
   const t1 = Date.now();
   const host1 = hostSample(t1);
 
-  const startSnap = o.detail.windowStart?.snap ?? o.detail.trigger?.snap ?? new Map();
+  // without a detector history (a manual capture before the first tick) growth counts from the capture start
+  const startSnap = o.detail.windowStart?.snap ?? o.detail.trigger?.snap ?? first ?? new Map();
   const growth = growthBetween(startSnap, end, lastSeen);
   const trigSnap = o.detail.trigger?.snap ?? null;
 
@@ -250,17 +253,17 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
   const psi = (h: HostMemSample | null) => (h?.psi ? { someAvg10: h.psi.some?.avg10 ?? null, fullAvg10: h.psi.full?.avg10 ?? null } : null);
   const stallUs = ws?.psi?.some && host1?.psi?.some ? host1.psi.some.total - ws.psi.some.total : null;
 
-  const first = top[0];
+  const lead0 = top[0];
   const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
   const fired = o.detail.readings.filter((r) => r.fired).map((r) => r.rule);
   const lead = o.manual ? 'manual memburst capture' : `memory burst (${fired.join(', ') || 'trigger'})`;
-  const who = first
-    ? `top grower ${first.comm}[${first.pid}]${first.container ? ` in ${first.container.name ?? first.container.id.slice(0, 12)}` : ''} +${mib(first.rssDeltaBytes)} (now ${mib(first.rssBytes)})`
+  const who = lead0
+    ? `top grower ${lead0.comm}[${lead0.pid}]${lead0.container ? ` in ${lead0.container.name ?? lead0.container.id.slice(0, 12)}` : ''} +${mib(lead0.rssDeltaBytes)} (now ${mib(lead0.rssBytes)})`
     : 'no process grew';
 
   return {
     summary: `${lead}: ${who}`,
-    container: first && first.rssDeltaBytes > 0 ? first.container : null,
+    container: lead0 && lead0.rssDeltaBytes > 0 ? lead0.container : null,
     data: {
       source: { rss: o.rss.source, alloc: window ? 'bpf' : null },
       rules: o.detail.readings,
