@@ -3,7 +3,7 @@
 // and tasks stuck in io_schedule. One-shot: start() … stop() returns the raw window; the iotracing
 // tracer turns it into evidence. The byte layouts below mirror bpf/blockio.h.
 import fs from 'node:fs';
-import { openObject, le, type BpfObject, type BpfLink, type RingBuffer } from './native';
+import { native, openObject, le, type BpfObject, type BpfLink, type RingBuffer } from './native';
 import { kernelEnumValue } from './btfEnums';
 
 export const IO_COMM_LEN = 16;
@@ -398,6 +398,9 @@ export class BlockIoCapture {
       // two directions and "other" per whole disk, per CPU
       obj.setMapMaxEntries('hist', Math.max(16, 3 * (o.disks ?? 16) + 8));
       obj.setMapMaxEntries('links', Math.max(1024, o.maxInFlight ?? 8192));
+      // (process, file) aggregates are per CPU: at most ~32 MiB of them whatever the CPU count
+      const cpus = Math.max(1, native().numPossibleCpus());
+      obj.setMapMaxEntries('agg', Math.max(1024, Math.min(16384, Math.floor((32 << 20) / (cpus * LAYOUT.ioVal)))));
       obj.load();
       return obj;
     } catch (e) {
@@ -490,10 +493,14 @@ export class BlockIoCapture {
       v.q2cMaxNs = Math.max(v.q2cMaxNs, val.q2cMaxNs);
       v.d2cMaxNs = Math.max(v.d2cMaxNs, val.d2cMaxNs);
     };
+    // per CPU: one slot per possible CPU for every key
     const aggMap = obj.map('agg');
     const agg = aggMap.dump();
+    const slot = percpuSlot(aggMap.info.valueSize);
     for (let i = 0; i < agg.count; i++) {
-      add(agg.keys.subarray(i * LAYOUT.ioKey, (i + 1) * LAYOUT.ioKey), decodeIoVal(agg.values, i * aggMap.info.valueStride));
+      const key = agg.keys.subarray(i * LAYOUT.ioKey, (i + 1) * LAYOUT.ioKey);
+      const base = i * aggMap.info.valueStride;
+      for (let off = 0; off + LAYOUT.ioVal <= aggMap.info.valueStride; off += slot) add(key, decodeIoVal(agg.values, base + off));
     }
     // the filesystem events still being combined on each CPU
     const pend = obj.map('fs_pending');
