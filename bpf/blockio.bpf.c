@@ -45,6 +45,12 @@ const volatile bool track_dirtier = true;  /* charge writeback to the task that 
 const volatile bool track_stalls = true;
 const volatile bool track_fs = true;
 
+/* Kernel addresses of bio completion functions (from /proc/kallsyms; 0 unknown): a bio ending in
+ * iomap_dio_bio_end_io is direct IO whose bi_private is the struct iomap_dio of the call, so its file
+ * is read from the bio itself; bio_chain_endio marks a split-off part whose bi_private is the parent. */
+const volatile __u64 iomap_dio_end_io = 0;
+const volatile __u64 bio_chain_end_io = 0;
+
 /* Bit of QUEUE_FLAG_STATS in request_queue.queue_flags (an anonymous enum CO-RE cannot name: user
  * space reads it from the kernel's BTF; -1 unknown). A queue with it set stamps io_start_time_ns. */
 const volatile int queue_flag_stats = -1;
@@ -88,9 +94,7 @@ struct task_ctx {
 	__u64 dio_ino;
 	__u32 dio_sb_dev;
 	__u32 _pad;
-	__u64 rd_mapping; /* last buffered read (filemap_get_pages), to count each read once */
-	__u64 rd_last;
-	__u64 rd_index;
+	__u64 dio_ns;
 };
 
 struct pending {
@@ -98,6 +102,8 @@ struct pending {
 	__u64 inode;
 	__u64 bytes;
 	__u64 ops;
+	__u64 rd_last;  /* buffered read in progress: its last page index … */
+	__u64 rd_index; /* … and the first page of its latest batch */
 };
 
 struct {
@@ -446,24 +452,23 @@ int BPF_PROG(dirty_folio, struct folio *folio, struct address_space *mapping)
 SEC("tp_btf/mm_filemap_get_pages")
 int BPF_PROG(filemap_get_pages, struct address_space *mapping, unsigned long index, unsigned long last_index)
 {
-	if (!track_fs || !mapping)
+	if (!track_fs || !mapping || last_index < index)
 		return 0;
-	/* filemap_read calls this once per batch with the range up to the end of the whole read:
-	 * count a read once, when it starts (same mapping, same end, higher index = continuation). */
+	/* filemap_read calls this once per batch with the range up to the end of the whole read: count a
+	 * read once, when it starts (same task and file, same end, higher index = the next batch) */
+	__u32 zero = 0;
+	struct pending *p = bpf_map_lookup_elem(&fs_pending, &zero);
+	if (!p)
+		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (tc) {
-		if (tc->rd_mapping == (__u64)mapping && tc->rd_last == last_index && index > tc->rd_index) {
-			tc->rd_index = index;
-			return 0;
-		}
-		tc->rd_mapping = (__u64)mapping;
-		tc->rd_last = last_index;
-		tc->rd_index = index;
-	}
-	if (last_index < index)
+	if (p->ops && p->inode == (__u64)mapping->host && p->key.tgid == t->tgid && p->key.flags == IOF_FS &&
+	    p->rd_last == last_index && index > p->rd_index) {
+		p->rd_index = index;
 		return 0;
+	}
 	fs_event(mapping, (last_index - index + 1) << page_shift, IOF_FS);
+	p->rd_last = last_index;
+	p->rd_index = index;
 	return 0;
 }
 
@@ -477,6 +482,10 @@ int BPF_PROG(filemap_fault, struct address_space *mapping, unsigned long index)
 
 /* ---- direct IO: which file the task's iomap DIO is for ---- */
 
+/* For direct IO whose bios do not end in iomap_dio_bio_end_io (a filesystem with its own bio set and
+ * completion, e.g. btrfs): the file of the task's latest iomap DIO, trusted for STASH_NS. */
+#define STASH_NS 2000000000ULL
+
 SEC("tp_btf/iomap_dio_rw_begin")
 int BPF_PROG(dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags, size_t done_before)
 {
@@ -489,29 +498,7 @@ int BPF_PROG(dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int 
 	tc->dio_inode = (__u64)inode;
 	tc->dio_ino = inode->i_ino;
 	tc->dio_sb_dev = inode->i_sb->s_dev;
-	return 0;
-}
-
-SEC("tp_btf/iomap_dio_complete")
-int BPF_PROG(dio_complete, struct kiocb *iocb, int error, ssize_t ret)
-{
-	/* synchronous DIO completes in the submitter; async ones complete elsewhere (then this is not
-	 * the submitter's iocb and nothing is cleared) */
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, 0);
-	if (tc && tc->dio_iocb == (__u64)iocb)
-		tc->dio_iocb = 0;
-	return 0;
-}
-
-SEC("tp_btf/iomap_dio_rw_queued")
-int BPF_PROG(dio_queued, struct inode *inode, loff_t offset, u64 length)
-{
-	/* async DIO: all its bios are submitted; the submitter goes on */
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, 0);
-	if (tc && tc->dio_inode == (__u64)inode)
-		tc->dio_iocb = 0;
+	tc->dio_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -557,10 +544,23 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		host = AS(address_space, mapping)->host;
 	bool busy = host && flag_set(pflags, write ? bpf_core_enum_value(enum pageflags, PG_writeback)
 						   : bpf_core_enum_value(enum pageflags, PG_locked));
-	/* page-cache IO in flight (locked for reading, under writeback) needs no more; else is the task
-	 * inside an iomap direct IO? */
-	struct task_ctx *tc = busy ? NULL : bpf_task_storage_get(&tasks, t, 0, 0);
-	bool in_dio = tc && tc->dio_iocb;
+	/* page-cache IO in flight (locked for reading, under writeback) needs no more; else is this bio
+	 * iomap direct IO (its completion says so, and carries the file), or is the task inside one? */
+	struct inode *dio_inode = NULL;
+	if (!busy && iomap_dio_end_io) {
+		struct bio *b = bio;
+		unsigned long end_io = (unsigned long)b->bi_end_io;
+		if (bio_chain_end_io && end_io == bio_chain_end_io) {
+			b = AS(bio, b->bi_private);
+			end_io = (unsigned long)b->bi_end_io;
+		}
+		if (end_io == iomap_dio_end_io) {
+			struct iomap_dio *dio = AS(iomap_dio, b->bi_private);
+			dio_inode = dio->iocb->ki_filp->f_inode;
+		}
+	}
+	struct task_ctx *tc = busy || dio_inode ? NULL : bpf_task_storage_get(&tasks, t, 0, 0);
+	bool in_dio = dio_inode || (tc && tc->dio_iocb && bpf_ktime_get_ns() - tc->dio_ns < STASH_NS);
 
 	if (host && inode_is(host, S_IFBLK)) {
 		/* block device page cache: filesystem metadata, journal, or buffered IO on /dev/X */
@@ -617,7 +617,15 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		return;
 	}
 	set_owner_current(k, t);
-	if (in_dio) {
+	if (dio_inode) {
+		k->flags |= IOF_DIRECT;
+		k->ino = dio_inode->i_ino;
+		k->sb_dev = dio_inode->i_sb->s_dev;
+		lv->inode = (__u64)dio_inode;
+		stat_add(ST_DIO, 1);
+		return;
+	}
+	if (in_dio && tc) {
 		k->flags |= IOF_DIRECT;
 		k->ino = tc->dio_ino;
 		k->sb_dev = tc->dio_sb_dev;

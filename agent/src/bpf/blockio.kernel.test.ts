@@ -48,6 +48,31 @@ test('blockio: loads everything, attributes a direct write to its process and fi
   }
 });
 
+test('blockio: buffered reads count once per read at the filesystem level, and their readahead reaches the disk charged to the reader', async () => {
+  const lfs = await makeLoopFs({ fsType: 'ext4' });
+  const file = path.join(lfs.mountPoint, 'cold.dat');
+  execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', 'count=8', 'oflag=direct'], { stdio: 'ignore' });
+  const cap = new BlockIoCapture({ stallNs: 100e6 });
+  try {
+    cap.start();
+    // 1 MiB reads: filemap_read takes each in several batches of folios
+    const dd = spawn('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M'], { stdio: 'ignore' });
+    await once(dd, 'exit');
+    const w = cap.stop();
+    const ino = BigInt(fs.statSync(file).ino);
+    const mine = w.records.filter((r) => r.key.tgid === dd.pid && r.key.ino === ino);
+    const fsRead = mine.filter((r) => r.key.flags & IOF.FS && !(r.key.flags & IOF.WRITE)).reduce((a, r) => a + r.val.bytes, 0);
+    const diskRead = mine.filter((r) => !(r.key.flags & (IOF.FS | IOF.WRITE | IOF.DIRECT))).reduce((a, r) => a + r.val.bytes, 0);
+    // the last read(2) returns 0 at end of file and asks for one page more
+    assert.ok(fsRead >= 8 * 2 ** 20 && fsRead <= 8 * 2 ** 20 + 1 * 2 ** 20, `filesystem-level ${fsRead} bytes for 8 MiB read`);
+    assert.ok(diskRead >= 7 * 2 ** 20 && diskRead <= 9 * 2 ** 20, `from disk ${diskRead} bytes`);
+    assert.ok(mine.some((r) => r.key.flags & IOF.READAHEAD), 'readahead requests');
+  } finally {
+    cap.close();
+    await lfs.cleanup();
+  }
+});
+
 test('blockio: a task still waiting in io_schedule when the window ends is reported with its stack', async () => {
   const lfs = await makeLoopFs({ fsType: 'ext4' });
   // one write a second: each direct write waits about a second

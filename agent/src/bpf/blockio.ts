@@ -31,7 +31,7 @@ export const LAYOUT = {
   ioVal: 56,
   histKey: 8,
   histVal: 8 * 8 + 2 * IO_HIST_BUCKETS * 8,
-  pending: 96,
+  pending: 112,
   nameHeader: 24,
   nameBuf: 1536,
   stallRec: 48 + 40 * 8,
@@ -164,7 +164,7 @@ export interface BlockIoOptions {
 /** Programs by role; optional groups are dropped (and named in `missing`) when the kernel lacks their hook. */
 const CORE = ['io_start', 'rq_complete', 'rq_merge', 'rq_issue'];
 const OPTIONAL: { name: string; programs: string[]; tracepoints: string[] }[] = [
-  { name: 'direct-IO file attribution (iomap tracepoints)', programs: ['dio_begin', 'dio_complete', 'dio_queued'], tracepoints: ['iomap/iomap_dio_rw_begin', 'iomap/iomap_dio_complete', 'iomap/iomap_dio_rw_queued'] },
+  { name: 'direct-IO file attribution (iomap_dio_rw_begin tracepoint)', programs: ['dio_begin'], tracepoints: ['iomap/iomap_dio_rw_begin'] },
   { name: 'filesystem-level bytes (filemap tracepoints)', programs: ['filemap_get_pages', 'filemap_fault'], tracepoints: ['filemap/mm_filemap_get_pages', 'filemap/mm_filemap_fault'] },
   { name: 'dirtied pages and writeback owners (writeback_dirty_folio)', programs: ['dirty_folio'], tracepoints: ['writeback/writeback_dirty_folio'] },
   { name: 'io_schedule stalls (sched_switch)', programs: ['sched_switch', 'stuck_tasks'], tracepoints: ['sched/sched_switch'] },
@@ -175,6 +175,30 @@ function tracepointExists(tp: string): boolean | null {
     if (fs.existsSync(root)) return fs.existsSync(`${root}/${tp}`);
   }
   return null; // no tracefs: cannot tell before trying
+}
+
+/** Addresses of kernel functions from /proc/kallsyms (0 addresses, hidden by kptr_restrict, are left out). */
+export function kernelFunctions(names: readonly string[], file = '/proc/kallsyms'): Map<string, bigint> {
+  const want = new Set(names);
+  const out = new Map<string, bigint>();
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const sp2 = line.indexOf(' ', 17);
+    if (sp2 < 0) continue;
+    const name = line.slice(sp2 + 1).split('\t')[0]!;
+    if (!want.has(name) || out.has(name)) continue;
+    const t = line.charCodeAt(17);
+    if (t !== 84 && t !== 116) continue; // T / t: text
+    const addr = BigInt('0x' + line.slice(0, 16));
+    if (addr !== 0n) out.set(name, addr);
+    if (out.size === want.size) break;
+  }
+  return out;
 }
 
 function cstr(b: Buffer): string {
@@ -395,6 +419,9 @@ export class BlockIoCapture {
       const bit = Buffer.alloc(4);
       bit.writeInt32LE(statsBit === null ? -1 : Number(statsBit));
       obj.setGlobal('queue_flag_stats', bit);
+      const syms = kernelFunctions(['iomap_dio_bio_end_io', 'bio_chain_endio']);
+      obj.setGlobal('iomap_dio_end_io', le.u64(syms.get('iomap_dio_bio_end_io') ?? 0n));
+      obj.setGlobal('bio_chain_end_io', le.u64(syms.get('bio_chain_endio') ?? 0n));
       // two directions and "other" per whole disk, per CPU
       obj.setMapMaxEntries('hist', Math.max(16, 3 * (o.disks ?? 16) + 8));
       obj.setMapMaxEntries('links', Math.max(1024, o.maxInFlight ?? 8192));
