@@ -183,6 +183,16 @@ export function stackFrames(v: unknown): string[] {
   return [];
 }
 
+/**
+ * A stack innermost frame first (the wait site on top, as /proc/PID/stack reads). The agent sends stacks as arrays
+ * of function names OUTERMOST first ("everywhere in evidence", agent/src/tracers/dload/stacks.ts); text stacks
+ * (/proc/PID/stack, Huatuo) are innermost first already.
+ */
+export function innermostFirst(v: unknown): string[] {
+  const frames = stackFrames(v);
+  return Array.isArray(v) ? frames.reverse() : frames;
+}
+
 function list<T>(v: unknown, f: (o: Obj) => T | undefined): T[] {
   const out: T[] = [];
   for (const item of arr(v)) {
@@ -233,24 +243,43 @@ function parseTasks(d: Obj): StuckTask[] {
       return undefined;
     }
     const blockedNs = pnum(o, ['blockedNs', 'blocked_ns']);
-    const own = stackFrames(pick(o, ['stack', 'kernelStack', 'kstack']));
+    const own = innermostFirst(pick(o, ['stack', 'kernelStack', 'kstack']));
     return {
       ...p,
       tid: pnum(o, ['tid']) ?? p.pid,
       state: pstr(o, ['state']),
       wchan: pstr(o, ['wchan', 'waitChannel']),
-      blockedMs: pnum(o, ['blockedMs', 'blocked_ms', 'blockedForMs']) ?? (blockedNs === undefined ? undefined : blockedNs / 1e6),
+      blockedMs:
+        pnum(o, ['blockedMs', 'blocked_ms', 'blockedForMs']) ?? (blockedNs === undefined ? undefined : blockedNs / 1e6),
       stack: own.length ? own : (groupStack ?? []),
     };
   };
   const tasks = list(pick(d, ['tasks', 'dstateTasks', 'stuckTasks', 'd_state_tasks']), (o) => task(o));
   for (const g of arr(pick(d, ['groups', 'stackGroups', 'stacks']))) {
     if (isObj(g)) {
-      const stack = stackFrames(pick(g, ['stack', 'frames', 'kernelStack']));
+      const stack = innermostFirst(pick(g, ['stack', 'frames', 'kernelStack']));
       tasks.push(...list(g.tasks, (o) => task(o, stack)));
     }
   }
   return tasks;
+}
+
+/** The agent's `devices[]` entry as the proposed `device` shape (name, numbers, diskstats rates). */
+function agentDeviceShape(o: Obj): Obj {
+  const st = isObj(o.diskstats) ? o.diskstats : {};
+  return {
+    name: o.device ?? o.name,
+    major: o.major,
+    minor: o.minor,
+    util: st.utilPercent,
+    readAwaitMs: st.readAwaitMs,
+    writeAwaitMs: st.writeAwaitMs,
+    readBps: st.readBps,
+    writeBps: st.writeBps,
+    readIops: st.readIops,
+    writeIops: st.writeIops,
+    queueSize: st.queueSize,
+  };
 }
 
 export function parseEvidence(data: Record<string, unknown> | null | undefined): Evidence {
@@ -268,7 +297,25 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
       }
     }
   }
-  const dev = isObj(d.device) ? d.device : undefined;
+  // the agent's iotracing: `devices: [{ device, major, minor, diskstats: {...} }]` (the trigger's device first) and
+  // `histograms: [{ device, op, unit, q2c: [{ lowUs, highUs, count }], d2c }]`; `device` is null for a manual capture
+  const agentDevice = !d.device ? arr(d.devices).find(isObj) : undefined;
+  if (agentDevice && !Object.keys(latency).length) {
+    for (const h of arr(d.histograms)) {
+      if (!isObj(h) || (h.device !== undefined && h.device !== agentDevice.device) || typeof h.op !== 'string') {
+        continue;
+      }
+      const buckets = list(h.q2c, (b) => {
+        const count = num(b.count);
+        const le = b.highUs === null ? Infinity : num(b.highUs);
+        return count === undefined || le === undefined ? undefined : { le, count };
+      });
+      if (buckets.length) {
+        latency[h.op] = { unit: 'us', buckets };
+      }
+    }
+  }
+  const dev = isObj(d.device) ? d.device : agentDevice ? agentDeviceShape(agentDevice) : undefined;
 
   return {
     flamegraphs: list(d.flamegraphs, flamegraphRef),
@@ -277,7 +324,9 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
       const p = processRef(o);
       const samples = num(o.samples);
       const samplePct = num(o.samplePct);
-      return p && samples !== undefined ? { ...p, samples, ...(samplePct !== undefined ? { samplePct } : {}) } : undefined;
+      return p && samples !== undefined
+        ? { ...p, samples, ...(samplePct !== undefined ? { samplePct } : {}) }
+        : undefined;
     }),
     tasks: parseTasks(d),
     knownIssue: pstr(d, ['knownIssue', 'known_issue']) || null,
@@ -285,7 +334,11 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
       const p = processRef(o);
       const rssBytes = pnum(o, ['rssBytes', 'rss', 'rss_bytes', 'currentRssBytes', 'memory_size']);
       return p && rssBytes !== undefined
-        ? { ...p, rssBytes, growthBytes: pnum(o, ['growthBytes', 'rssDeltaBytes', 'deltaBytes', 'rss_delta', 'growth']) ?? 0 }
+        ? {
+            ...p,
+            rssBytes,
+            growthBytes: pnum(o, ['growthBytes', 'rssDeltaBytes', 'deltaBytes', 'rss_delta', 'growth']) ?? 0,
+          }
         : undefined;
     }),
     containerMemory: list(pick(d, ['containers', 'containerUsage']), (o) => {
@@ -302,20 +355,20 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
       typeof d.device === 'string'
         ? { name: d.device }
         : dev && typeof dev.name === 'string'
-        ? {
-            name: dev.name,
-            major: num(dev.major),
-            minor: num(dev.minor),
-            util: num(dev.util),
-            readAwaitMs: num(dev.readAwaitMs),
-            writeAwaitMs: num(dev.writeAwaitMs),
-            readBps: num(dev.readBps),
-            writeBps: num(dev.writeBps),
-            readIops: num(dev.readIops),
-            writeIops: num(dev.writeIops),
-            queueSize: num(dev.queueSize),
-          }
-        : null,
+          ? {
+              name: dev.name,
+              major: num(dev.major),
+              minor: num(dev.minor),
+              util: num(dev.util),
+              readAwaitMs: num(dev.readAwaitMs),
+              writeAwaitMs: num(dev.writeAwaitMs),
+              readBps: num(dev.readBps),
+              writeBps: num(dev.writeBps),
+              readIops: num(dev.readIops),
+              writeIops: num(dev.writeIops),
+              queueSize: num(dev.queueSize),
+            }
+          : null,
     ioProcesses: list(pick(d, ['processes', 'topProcesses', 'process_file_io_stats']), (o) => {
       const p = processRef(o);
       const files = pick(o, ['files', 'topFiles', 'total_files']);
@@ -357,7 +410,7 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
       const p = processRef(o);
       const latencyMs = num(o.latencyMs);
       return p && latencyMs !== undefined
-        ? { ...p, tid: num(o.tid) ?? p.pid, latencyMs, stack: stackFrames(o.stack) }
+        ? { ...p, tid: num(o.tid) ?? p.pid, latencyMs, stack: innermostFirst(o.stack) }
         : undefined;
     }),
   };

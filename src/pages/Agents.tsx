@@ -12,8 +12,40 @@ import { useDatasource } from '../components/useDatasource';
 import { useLoad } from '../components/useLoad';
 import type { AgentStatus } from '../datasource/resources';
 
+interface CapabilityCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+  required?: boolean;
+}
+
+/** The agent's `capabilities.checks` (the probes behind the flags) as one badge: how many passed, the failures in its tooltip. */
+function checksBadge(checks: CapabilityCheck[]) {
+  const failed = checks.filter((c) => !c.ok);
+  const color = failed.some((c) => c.required) ? 'red' : failed.length ? 'orange' : 'green';
+  const detail = failed.length
+    ? failed.map((c) => `${c.required ? 'required: ' : ''}${c.name}: ${c.detail ?? 'failed'}`).join('\n')
+    : 'every check passed';
+  return (
+    <Tooltip key="checks" content={<pre style={{ whiteSpace: 'pre-wrap', margin: 0 }}>{detail}</pre>}>
+      <span data-testid="capability-checks">
+        <Badge
+          color={color}
+          text={`checks ${checks.length - failed.length}/${checks.length}`}
+          icon={failed.length ? 'info-circle' : 'check'}
+        />
+      </span>
+    </Tooltip>
+  );
+}
+
 function capabilityBadges(caps: Record<string, unknown>) {
-  return Object.entries(caps).map(([name, v]) => {
+  const checks = Array.isArray(caps.checks)
+    ? (caps.checks as unknown[]).filter((c): c is CapabilityCheck => typeof c === 'object' && c !== null && 'name' in c)
+    : null;
+  // lists are not flags: the agent's `checks` get a badge of their own
+  const flags = Object.entries(caps).filter(([, v]) => !Array.isArray(v));
+  const badges = flags.map(([name, v]) => {
     const on = v === true || (typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === true);
     const detail = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
     const text = typeof v === 'string' || typeof v === 'number' ? `${name}: ${v}` : name;
@@ -29,6 +61,7 @@ function capabilityBadges(caps: Record<string, unknown>) {
       </Tooltip>
     );
   });
+  return checks ? [...badges, checksBadge(checks)] : badges;
 }
 
 function AgentRow({ a }: { a: AgentStatus }) {

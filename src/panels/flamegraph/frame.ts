@@ -37,8 +37,10 @@ export function grafanaUnit(unit: string | undefined): string {
   }
 }
 
+/** The rows the flame graph uses (the agent API may add more per row, e.g. `module`). */
 export function rowsFromNested(nested: NestedFlamegraph): NestedRows {
-  return { ...nested.rows };
+  const { label, level, value, self, kind } = nested.rows;
+  return kind ? { label, level, value, self, kind } : { label, level, value, self };
 }
 
 function numbers(frame: DataFrame, name: string): number[] | undefined {
@@ -142,9 +144,7 @@ export function diffRows(baseline: NestedRows, capture: NestedRows): NestedRows 
     out.kind.push(node.kind);
     out.valueRight.push(node.valueRight);
     out.selfRight.push(node.selfRight);
-    const children = [...node.children.values()].sort(
-      (a, b) => b.value + b.valueRight - (a.value + a.valueRight)
-    );
+    const children = [...node.children.values()].sort((a, b) => b.value + b.valueRight - (a.value + a.valueRight));
     for (const c of children) {
       walk(c, level + 1);
     }
@@ -188,7 +188,10 @@ export function kindLabel(label: string, kind: string | undefined): string {
 export type ColorMode = 'kind' | 'package';
 
 /** Builds the DataFrame for FlameGraph. The root row keeps its label. */
-export function toFlameGraphFrame(rows: NestedRows, opts: { unit?: string; colorMode?: ColorMode; name?: string } = {}): DataFrame {
+export function toFlameGraphFrame(
+  rows: NestedRows,
+  opts: { unit?: string; colorMode?: ColorMode; name?: string } = {}
+): DataFrame {
   const unit = grafanaUnit(opts.unit);
   const byKind = opts.colorMode !== 'package' && Boolean(rows.kind);
   const labels = byKind
@@ -209,7 +212,11 @@ export function toFlameGraphFrame(rows: NestedRows, opts: { unit?: string; color
   if (rows.kind) {
     fields.push({ name: 'kind', type: FieldType.string, values: rows.kind, config: {} });
   }
-  return createDataFrame({ name: opts.name ?? 'flamegraph', fields, meta: { preferredVisualisationType: 'flamegraph' } });
+  return createDataFrame({
+    name: opts.name ?? 'flamegraph',
+    fields,
+    meta: { preferredVisualisationType: 'flamegraph' },
+  });
 }
 
 /** Total value per kind, for the legend: self time attributed to each frame kind. */
