@@ -7,15 +7,17 @@
 // 2. makes captures: cpusys triggered by the detector during `stress-ng --open` (open/close storm: kernel
 //    time) and a manual one through POST /api/v1/captures; cpuidle triggered by a busy process in a
 //    docker-like cgroup (/sys/fs/cgroup/<cpu|cpuacct>/docker/<64 hex>) and a manual one on that container;
-//    dload, memburst and iotracing are asked for too: the agent's answer (501 while not implemented) is
-//    recorded, and a capture is recorded when there is one;
+//    manual dload, memburst and iotracing captures while test/workloads/dstate (tasks in D state),
+//    memgrow (1.5 GiB at 400 MiB/s) and `stress-ng --hdd` run (an agent that cannot capture a type answers
+//    501: the answer is recorded, and whatever was captured);
 // 3. records the agent's raw answers (agent/) and the backend's, spawned and spoken to the way Grafana does
 //    (test/backend/grafanaHost.ts): CallResource for every route of docs/plugin-resources.md, QueryData for
 //    every query type (frames decoded from Arrow to the JSON of Grafana's POST /api/ds/query), CheckHealth.
 //
 // Output is written with stable key order and lists in the order the APIs define (events newest first);
 // ids and times are the real ones. Takes about a minute. Needs root (BPF), stress-ng, the agent build
-// (npx tsc -p tsconfig.node.json) and the backend executable (npm run -s build:backend; rebuilt if stale).
+// (npx tsc -p tsconfig.node.json), the test workloads (make -C test/workloads) and the backend executable
+// (npm run -s build:backend; rebuilt if stale) — scripts/setup.sh --tests makes all of them.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +25,7 @@ import { gunzipSync } from 'node:zlib';
 import type { AutotracingEvent } from '../agent/src/api/schemas';
 import { dataQuery } from '../test/backend/grafanaHost';
 import { queryDataToJSON } from '../test/browser/frameJson';
+import { workload } from '../test/helpers/workloads';
 import { FakeContainer, REPO, RealAgent, Workload, openStorm, requireRoot, sleep, startBackend } from '../test/browser/realStack';
 
 const args = process.argv.slice(2);
@@ -77,12 +80,11 @@ async function main(): Promise<void> {
     const storm = openStorm(1);
     cleanup.push(() => storm.stop());
     const auto = await agent.waitForTrigger('cpusys', 30_000);
-    if (auto) recorded.push({ key: 'cpusys', how: 'detector', event: auto });
+    if (auto) recorded.push({ key: 'cpusys-trigger', how: 'detector', event: auto });
     else log('the cpusys detector did not fire within 30 s: only the manual capture is recorded');
     const manual = await agent.capture('cpusys', { durationMs: CAPTURE_MS });
     captures.cpusys = { status: manual.status, body: manual.body };
-    if (manual.status === 202 && manual.body.id)
-      recorded.push({ key: auto ? 'cpusys-manual' : 'cpusys', how: 'manual', event: await agent.waitForEvent(manual.body.id) });
+    if (manual.status === 202 && manual.body.id) recorded.push({ key: 'cpusys', how: 'manual', event: await agent.waitForEvent(manual.body.id) });
     await storm.stop();
 
     // --- cpuidle: a busy process in a docker-like cgroup
@@ -91,32 +93,43 @@ async function main(): Promise<void> {
     // idle first, so that the detector's baseline is the quiet container; then one busy worker
     container.run('sh', ['-c', 'sleep 5; exec stress-ng --cpu 1 --cpu-method int64 --timeout 120s --quiet']);
     const idle = await agent.waitForTrigger('cpuidle', 30_000, (e) => e.container?.id === container.id);
-    if (idle) recorded.push({ key: 'cpuidle', how: 'detector', event: idle });
+    if (idle) recorded.push({ key: 'cpuidle-trigger', how: 'detector', event: idle });
     else log('the cpuidle detector did not fire within 30 s: only the manual capture is recorded');
     const idleManual = await agent.capture('cpuidle', { durationMs: CAPTURE_MS, container: container.id });
     captures.cpuidle = { status: idleManual.status, body: idleManual.body };
     if (idleManual.status === 202 && idleManual.body.id) {
-      recorded.push({ key: idle ? 'cpuidle-manual' : 'cpuidle', how: 'manual', event: await agent.waitForEvent(idleManual.body.id) });
+      recorded.push({ key: 'cpuidle', how: 'manual', event: await agent.waitForEvent(idleManual.body.id) });
     }
     await container.remove();
 
-    // --- the tracers that may not capture yet: ask, with a workload that gives them something to see
-    const workloads: Record<string, () => Workload | null> = {
-      dload: () => null,
-      memburst: () => new Workload('stress-ng', ['--vm', '1', '--vm-bytes', '256M', '--timeout', '60s', '--quiet']),
-      iotracing: () => new Workload('stress-ng', ['--hdd', '1', '--temp-path', os.tmpdir(), '--timeout', '60s', '--quiet']),
+    // --- dload, memburst, iotracing: manual captures while a workload gives them something to see (an agent that
+    // cannot capture a type yet answers 501, which is recorded)
+    const workloads: Record<string, () => Workload> = {
+      // workers stuck in uninterruptible sleep (vfork parents waiting for their sleeping children)
+      dload: () => new Workload(workload('dstate'), ['6', '10']),
+      // 1.5 GiB allocated at 400 MiB/s
+      memburst: () => new Workload(workload('memgrow'), ['1536', '400', '10']),
+      // buffered writes and reads of a file
+      iotracing: () => new Workload('stress-ng', ['--hdd', '1', '--hdd-bytes', '256M', '--temp-path', os.tmpdir(), '--timeout', '60s', '--quiet']),
     };
     for (const [type, start] of Object.entries(workloads)) {
       const w = start();
       try {
-        if (w) await sleep(1000);
+        await sleep(1000);
         const r = await agent.capture(type, { durationMs: CAPTURE_MS });
         captures[type] = { status: r.status, body: r.body };
         log(`${type}: ${r.status} ${r.text}`);
         if (r.status === 202 && r.body.id) recorded.push({ key: type, how: 'manual', event: await agent.waitForEvent(r.body.id) });
       } finally {
-        await w?.stop();
+        await w.stop();
       }
+    }
+    // detector captures the workloads caused on their own (a cpusys spike from the IO phase, iotracing's util
+    // detector …): the newest ended one of each type not recorded yet
+    const listed = await agent.get<{ events: AutotracingEvent[] }>('/api/v1/events?limit=100');
+    for (const e of listed.events) {
+      const key = `${e.type}-trigger`;
+      if (e.trigger.metric !== 'manual' && e.status !== 'capturing' && !recorded.some((r) => r.key === key)) recorded.push({ key, how: 'detector', event: e });
     }
     const endedAt = Date.now();
 
@@ -129,11 +142,14 @@ async function main(): Promise<void> {
     const from = startedAt.getTime() - 60_000;
     const to = endedAt + 60_000;
     write('agent/counts.json', await agent.get(`/api/v1/stats/counts?from=${from}&to=${to}&step=60000&by=type`));
-    for (const r of recorded) {
-      write(`agent/event-${r.key}.json`, await agent.get(`/api/v1/events/${r.event.id}`));
-      write(`agent/flamegraph-${r.key}.json`, await agent.get(`/api/v1/events/${r.event.id}/flamegraph?format=nested`));
+    const profilesOf = (e: AutotracingEvent) => ((e.data as { flamegraphs?: Array<{ name: string }> }).flamegraphs ?? []).map((f) => f.name);
+    const fgFile = (key: string, profile: string) => `flamegraph-${key}-${profile}.json`;
+    for (const r of recorded) write(`agent/event-${r.key}.json`, await agent.get(`/api/v1/events/${r.event.id}`));
+    // the agent's flame graphs of one event (the backend's answers below hold every profile of every event)
+    const first = recorded.find((r) => r.key === 'cpusys') ?? recorded[0];
+    for (const profile of first ? profilesOf(first.event) : []) {
+      write(`agent/${fgFile(first!.key, profile)}`, await agent.get(`/api/v1/events/${first!.event.id}/flamegraph?format=nested&profile=${profile}`));
     }
-    const first = recorded[0];
     if (first) write(`agent/flamegraph-${first.key}.folded.txt`, (await agent.api('GET', `/api/v1/events/${first.event.id}/flamegraph?format=folded`)).text);
 
     // --- the backend, as Grafana drives it
@@ -154,17 +170,19 @@ async function main(): Promise<void> {
     write('agents.json', await json('agents'));
     write('events.json', await json('events', `from=${from}&to=${to}&limit=50`));
     write('counts.json', await json('counts', `from=${from}&to=${to}&step=60000&by=type`));
-    const agentsHeader: Record<string, string> = {};
+    // every recorded event as GET events/:id answers it (+ the X-Autotracing-Agent header), and every profile of
+    // each as GET events/:id/flamegraph?format=nested&profile=… answers it
+    const captured: Record<string, { how: string; agent: string; event: unknown }> = {};
+    const flamegraphs: Record<string, Record<string, unknown>> = {};
     for (const r of recorded) {
       const ev = await resource(`events/${r.event.id}`);
-      agentsHeader[r.event.id] = ev.headers['x-autotracing-agent']?.[0] ?? '';
-      write(`event-${r.key}.json`, JSON.parse(ev.body.toString()));
-      const refs = ((r.event.data as { flamegraphs?: Array<{ name: string }> }).flamegraphs ?? []).map((f) => f.name);
-      for (const profile of refs.length ? refs : ['']) {
-        const q = `format=nested${profile ? `&profile=${profile}` : ''}`;
-        write(`flamegraph-${r.key}${profile && profile !== 'cpu' ? `-${profile}` : ''}.json`, await json(`events/${r.event.id}/flamegraph`, q));
+      captured[r.key] = { how: r.how, agent: ev.headers['x-autotracing-agent']?.[0] ?? '', event: JSON.parse(ev.body.toString()) };
+      for (const profile of profilesOf(r.event)) {
+        (flamegraphs[r.event.id] ??= {})[profile] = await json(`events/${r.event.id}/flamegraph`, `format=nested&profile=${profile}`);
       }
     }
+    write('captures.json', captured);
+    write('flamegraphs.json', flamegraphs);
     if (first) {
       const files: Record<string, unknown> = {};
       for (const format of ['folded', 'pprof', 'svg']) {
@@ -212,7 +230,6 @@ async function main(): Promise<void> {
       machine: `${os.type()} ${os.arch()}, ${os.cpus().length} CPUs`,
       node: process.version,
       agent: { version: info.version, host: info.host },
-      agentOfEvent: agentsHeader,
       types: byType,
     });
   } finally {

@@ -1,21 +1,17 @@
 /**
- * Test helper: a fake of Grafana's backendSrv.fetch that answers the datasource's resource routes
- * (/api/datasources/uid/<uid>/resources/...) from the fixtures in this folder, and records the calls.
+ * Test helper: the fixtures recorded from a real agent and the real datasource backend by
+ * scripts/record-fixtures.ts (see README.md), and a fake of Grafana's backendSrv.fetch that answers the
+ * datasource's resource routes (/api/datasources/uid/<uid>/resources/...) from them, recording the calls.
  */
 import { Observable, of, throwError } from 'rxjs';
 import type { BackendSrvRequest, FetchResponse } from '@grafana/runtime';
 
 import agents from './agents.json';
+import captures from './captures.json';
 import counts from './counts.json';
-import eventCpuidle from './event-cpuidle.json';
-import eventCpusys from './event-cpusys.json';
-import eventDload from './event-dload.json';
-import eventIotracing from './event-iotracing.json';
-import eventMemburst from './event-memburst.json';
 import events from './events.json';
-import flamegraphBefore from './flamegraph-before.json';
-import flamegraphCpu from './flamegraph-cpu.json';
-import flamegraphOffcpu from './flamegraph-offcpu.json';
+import flamegraphs from './flamegraphs.json';
+import recorded from './recorded.json';
 import type {
   AgentsResponse,
   AutotracingEvent,
@@ -25,26 +21,65 @@ import type {
   NestedFlamegraph,
 } from '../datasource/resources';
 
+type Captured = Record<string, { how: 'manual' | 'detector'; agent: string; event: AutotracingEvent }>;
+const captured = captures as unknown as Captured;
+const byKey = (key: string): AutotracingEvent => {
+  const c = captured[key];
+  if (!c) {
+    throw new Error(`no recorded capture "${key}" in captures.json (re-record: scripts/record-fixtures.ts)`);
+  }
+  return c.event;
+};
+
+/** Flame graphs by event id, then profile name (cpu, before, offcpu, alloc). */
+const flamegraphsByEvent = flamegraphs as unknown as Record<string, Record<string, NestedFlamegraph>>;
+
 export const fixtures = {
+  recorded,
   agents: agents as AgentsResponse,
   counts: counts as FleetCountsResponse,
   events: events as EventsWire,
+  /** one manual capture per tracer type (POST /api/v1/captures during a workload) */
   event: {
-    cpusys: eventCpusys as AutotracingEvent,
-    cpuidle: eventCpuidle as AutotracingEvent,
-    dload: eventDload as AutotracingEvent,
-    memburst: eventMemburst as AutotracingEvent,
-    iotracing: eventIotracing as AutotracingEvent,
+    cpusys: byKey('cpusys'),
+    cpuidle: byKey('cpuidle'),
+    dload: byKey('dload'),
+    memburst: byKey('memburst'),
+    iotracing: byKey('iotracing'),
   },
+  /** captures a detector triggered during the recording (a real trigger: metric, value, threshold, baseline) */
+  triggered: Object.values(captured)
+    .filter((c) => c.how === 'detector')
+    .map((c) => c.event),
+  flamegraphs: flamegraphsByEvent,
+  /** the profiles of the cpusys capture, and the other types' own */
   flamegraph: {
-    cpu: flamegraphCpu as NestedFlamegraph,
-    before: flamegraphBefore as NestedFlamegraph,
-    offcpu: flamegraphOffcpu as NestedFlamegraph,
+    cpu: flamegraphsByEvent[byKey('cpusys').id].cpu,
+    before: flamegraphsByEvent[byKey('cpusys').id].before,
+    offcpu: flamegraphsByEvent[byKey('dload').id].offcpu,
+    alloc: flamegraphsByEvent[byKey('memburst').id].alloc,
   } as Record<string, NestedFlamegraph>,
 };
 
+/** Every recorded capture (manual and detector-triggered). */
+export const allEvents: AutotracingEvent[] = Object.values(captured).map((c) => c.event);
+
+export function agentOf(id: string): string {
+  return fixtures.events.agents[id] ?? Object.values(captured).find((c) => c.event.id === id)?.agent ?? 'local';
+}
+
 export function fleetEvent(e: AutotracingEvent): FleetEvent {
-  return { ...e, agent: fixtures.events.agents[e.id] ?? 'node-a' };
+  return { ...e, agent: agentOf(e.id) };
+}
+
+/** The process with the most samples in a cpusys/cpuidle capture's data.topProcesses. */
+export function topProcess(e: AutotracingEvent): { pid: number; comm: string; samples: number; samplePct: number } {
+  const list = (e.data.topProcesses ?? []) as Array<{ pid: number; comm: string; samples: number; samplePct: number }>;
+  const top = [...list].sort((a, b) => b.samples - a.samples)[0];
+  if (!top) {
+    throw new Error(`event ${e.id} lists no processes`);
+  }
+  return top;
 }
 
 export const DS_UID = 'autotracing-uid';
@@ -74,8 +109,6 @@ function headers(h: Record<string, string>): Headers {
   return { get: (name: string) => lower[name.toLowerCase()] ?? null } as unknown as Headers;
 }
 
-const allEvents = Object.values(fixtures.event);
-
 function route(path: string, params: Record<string, unknown>): { data: unknown; headers?: Record<string, string> } {
   if (path === 'agents') {
     return { data: fixtures.agents };
@@ -90,24 +123,26 @@ function route(path: string, params: Record<string, unknown>): { data: unknown; 
   }
   const m = /^events\/([^/]+)(\/flamegraph)?$/.exec(path);
   if (m) {
-    const event = allEvents.find((e) => e.id === decodeURIComponent(m[1]));
+    const id = decodeURIComponent(m[1]);
+    const event = allEvents.find((e) => e.id === id) ?? fixtures.events.events.find((e) => e.id === id);
     if (!event) {
-      return httpError(404, `event ${m[1]} not found on any agent`, 'NOT_FOUND');
+      // the backend's answer for an id no agent knows
+      return httpError(404, `event ${id} not found on any agent`, 'NOT_FOUND');
     }
-    const agent = fixtures.events.agents[event.id] ?? 'node-a';
     if (!m[2]) {
-      return { data: event, headers: { 'X-Autotracing-Agent': agent } };
+      return { data: event, headers: { 'X-Autotracing-Agent': agentOf(id) } };
     }
     const format = params.format ?? 'nested';
-    const profile = (params.profile as string | undefined) ?? 'cpu';
-    const fg = fixtures.flamegraph[profile];
+    const refs = ((event.data.flamegraphs ?? []) as Array<{ name: string }>).map((f) => f.name);
+    const profile = (params.profile as string | undefined) ?? refs[0];
+    const fg = profile ? flamegraphsByEvent[id]?.[profile] : undefined;
     if (!fg) {
-      return httpError(404, `no profile ${profile} in event ${event.id}`, 'NOT_FOUND');
+      return httpError(404, `event ${id} has no flame graph${profile ? ` "${profile}"` : ''}`, 'NOT_FOUND');
     }
     if (format === 'nested') {
       return { data: fg };
     }
-    return { data: new Blob([`${format} of ${event.id}/${profile}`]) };
+    return { data: new Blob([`${format} of ${id}/${profile}`]) };
   }
   return httpError(404, `no resource ${path}`, 'NOT_FOUND');
 }
@@ -115,7 +150,7 @@ function route(path: string, params: Record<string, unknown>): { data: unknown; 
 /** A backendSrv whose fetch serves the fixtures; `overrides` replace single routes. */
 export function fakeBackendSrv(overrides: Record<string, Handler> = {}) {
   const calls: FakeCall[] = [];
-  const fetch = jest.fn(<T,>(req: BackendSrvRequest): Observable<FetchResponse<T>> => {
+  const fetch = jest.fn(<T>(req: BackendSrvRequest): Observable<FetchResponse<T>> => {
     const m = /^\/api\/datasources\/uid\/([^/]+)\/resources\/(.*)$/.exec(req.url);
     const path = m ? m[2] : req.url;
     const params = (req.params ?? {}) as Record<string, unknown>;

@@ -8,10 +8,17 @@ import {
   createDataFrame,
   dateTime,
 } from '@grafana/data';
-import { type BackendSrv, type TemplateSrv, setBackendSrv, setTemplateSrv } from '@grafana/runtime';
+import {
+  type BackendSrv,
+  type TemplateSrv,
+  setBackendSrv,
+  setTemplateSrv,
+  toDataQueryResponse,
+} from '@grafana/runtime';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 
 import { DS_UID, fakeBackendSrv, fixtures } from '../__fixtures__/backend';
+import queryEvents from '../__fixtures__/query-events.json';
 import { AutotracingDataSource, eventsToAnnotations, interpolateList, variableKind } from './datasource';
 import type { AutotracingOptions, AutotracingQuery } from './types';
 
@@ -51,7 +58,11 @@ function eventsFrame(): DataFrame {
       { name: 'id', type: FieldType.string, values: ev.map((e) => e.id) },
       { name: 'type', type: FieldType.string, values: ev.map((e) => e.type) },
       { name: 'host', type: FieldType.string, values: ev.map((e) => e.host) },
-      { name: 'container', type: FieldType.string, values: ev.map((e) => e.container?.name ?? '') },
+      {
+        name: 'container',
+        type: FieldType.string,
+        values: ev.map((e) => (e.container ? (e.container.name ?? e.container.id.slice(0, 12)) : '')),
+      },
       { name: 'summary', type: FieldType.string, values: ev.map((e) => e.summary) },
       { name: 'agent', type: FieldType.string, values: ev.map((e) => fixtures.events.agents[e.id]) },
     ],
@@ -90,7 +101,13 @@ describe('AutotracingDataSource', () => {
   });
 
   it('drops empty filters and "all" values, and repairs an unknown query type', () => {
-    const q = { refId: 'A', queryType: 'bogus', hosts: ['$all'], types: [], container: '' } as unknown as AutotracingQuery;
+    const q = {
+      refId: 'A',
+      queryType: 'bogus',
+      hosts: ['$all'],
+      types: [],
+      container: '',
+    } as unknown as AutotracingQuery;
     expect(ds.applyTemplateVariables(q, {})).toEqual({ refId: 'A', queryType: 'events' });
   });
 
@@ -112,10 +129,8 @@ describe('AutotracingDataSource', () => {
   });
 
   it('answers variable queries through the resources', async () => {
-    expect(await ds.metricFindQuery('hosts')).toEqual([
-      { text: 'node-a', value: 'node-a' },
-      { text: 'node-b', value: 'node-b' },
-    ]);
+    const host = fixtures.agents.agents[0].host!;
+    expect(await ds.metricFindQuery('hosts')).toEqual([{ text: host, value: host }]);
     expect((await ds.metricFindQuery({ refId: 'v', kind: 'types' })).map((v) => v.text)).toContain('iotracing');
     expect(await ds.metricFindQuery('nonsense')).toEqual([]);
   });
@@ -130,10 +145,26 @@ describe('AutotracingDataSource', () => {
     };
     const res = await lastValueFrom(variables.query(request));
     expect(res.data[0].fields.map((f) => f.name)).toEqual(['text', 'value']);
-    expect(res.data[0].fields[0].values).toEqual(['postgres', 'web-frontend']);
+    const ids = [
+      ...new Set(fixtures.events.events.filter((e) => e.container).map((e) => e.container!.id.slice(0, 12))),
+    ].sort();
+    expect(res.data[0].fields[0].values).toEqual(ids);
   });
 
   describe('annotations', () => {
+    it("turns the real backend's events frame (recorded QueryData) into regions with its title, text and tags", async () => {
+      const frames = toDataQueryResponse({ data: queryEvents.response } as Parameters<
+        typeof toDataQueryResponse
+      >[0]).data;
+      const anns = await firstValueFrom(ds.annotations.processEvents!({} as never, frames));
+      expect(anns).toHaveLength(fixtures.events.events.length);
+      const e = fixtures.event.dload;
+      const a = anns!.find((x) => x.id === e.id)!;
+      expect(a).toMatchObject({ time: e.time, timeEnd: e.timeEnd, isRegion: true, title: `dload on ${e.host}` });
+      expect(a.tags).toEqual(['dload', e.host]);
+      expect(a.text).toContain(e.summary);
+    });
+
     it('always asks for events', () => {
       const q = ds.annotations.prepareQuery?.({
         enable: true,
@@ -152,13 +183,15 @@ describe('AutotracingDataSource', () => {
         time: fixtures.event.cpusys.time,
         timeEnd: fixtures.event.cpusys.timeEnd,
         isRegion: true,
-        title: 'cpusys on node-a',
+        title: `cpusys on ${fixtures.event.cpusys.host}`,
         text: fixtures.event.cpusys.summary,
-        tags: ['cpusys', 'node-a'],
+        tags: ['cpusys', fixtures.event.cpusys.host],
       });
-      const idle = anns!.find((a) => a.id === fixtures.event.cpuidle.id)!;
-      expect(idle.tags).toEqual(['cpuidle', 'node-b', 'web-frontend']);
-      expect(idle.title).toBe('cpuidle on node-b (web-frontend)');
+      const e = fixtures.event.cpuidle;
+      const short = e.container!.id.slice(0, 12);
+      const idle = anns!.find((a) => a.id === e.id)!;
+      expect(idle.tags).toEqual(['cpuidle', e.host, short]);
+      expect(idle.title).toBe(`cpuidle on ${e.host} (${short})`);
     });
   });
 });
@@ -175,7 +208,16 @@ describe('eventsToAnnotations', () => {
       ],
     });
     expect(eventsToAnnotations([frame])).toEqual([
-      { id: undefined, time: 1000, timeEnd: undefined, isRegion: false, title: 'T', text: 'X', tags: ['a', 'b'], color: undefined },
+      {
+        id: undefined,
+        time: 1000,
+        timeEnd: undefined,
+        isRegion: false,
+        title: 'T',
+        text: 'X',
+        tags: ['a', 'b'],
+        color: undefined,
+      },
     ]);
   });
 

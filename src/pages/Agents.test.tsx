@@ -1,6 +1,7 @@
 import React from 'react';
 import { screen, waitFor, within } from '@testing-library/react';
 
+import { fixtures } from '../__fixtures__/backend';
 import { installFakeBackend, registerDatasources, renderPage } from '../__fixtures__/render';
 import { Agents } from './Agents';
 
@@ -10,18 +11,55 @@ describe('Agents', () => {
   it('shows health, version, kernel, capabilities and tracers of every agent', async () => {
     installFakeBackend();
     renderPage(<Agents />, '/agents');
-    await waitFor(() => expect(screen.getAllByTestId('agent-row')).toHaveLength(3));
-    const [a, b, c] = screen.getAllByTestId('agent-row');
-    expect(a).toHaveTextContent('node-a');
-    expect(a).toHaveTextContent('http://10.0.0.11:19704');
-    expect(a).toHaveTextContent('OK · 3.4 ms');
-    expect(a).toHaveTextContent('agent 0.1.0');
-    expect(a).toHaveTextContent('kernel 6.1.0-27-amd64 · node v20.20.2');
-    expect(a).toHaveTextContent('cgroup: v2');
-    expect(within(a).getByText('bpf')).toBeInTheDocument();
+    const rec = fixtures.agents.agents[0];
+    await waitFor(() => expect(screen.getAllByTestId('agent-row')).toHaveLength(fixtures.agents.agents.length));
+    const [a] = screen.getAllByTestId('agent-row');
+    expect(a).toHaveTextContent(rec.name);
+    expect(a).toHaveTextContent(rec.url);
+    expect(a).toHaveTextContent(`OK · ${rec.latencyMs!.toFixed(1)} ms`);
+    expect(a).toHaveTextContent(`agent ${rec.version}`);
+    expect(a).toHaveTextContent(`kernel ${rec.kernel} · node ${rec.node}`);
+    expect(a).toHaveTextContent(`cgroupMode: ${rec.capabilities!.cgroupMode}`);
+    expect(within(a).getByText('btf')).toBeInTheDocument();
+    // the agent's probes: one badge, not a red "checks" flag
+    const checks = rec.capabilities!.checks as Array<{ ok: boolean }>;
+    expect(within(a).getByTestId('capability-checks')).toHaveTextContent(
+      `checks ${checks.filter((c) => c.ok).length}/${checks.length}`
+    );
+    for (const t of rec.tracers!) {
+      expect(a).toHaveTextContent(t.type);
+    }
+  });
+
+  it('shows disabled tracers and an unreachable agent', async () => {
+    const rec = fixtures.agents.agents[0];
+    installFakeBackend({
+      agents: () => ({
+        agents: [
+          { ...rec, tracers: rec.tracers!.map((t) => (t.type === 'memburst' ? { ...t, enabled: false } : t)) },
+          {
+            ...rec,
+            name: 'node-c',
+            url: 'http://10.0.0.13:19704',
+            ok: false,
+            reachable: false,
+            error: 'connect ECONNREFUSED 10.0.0.13:19704',
+            latencyMs: null,
+            host: null,
+            version: null,
+            kernel: null,
+            node: null,
+            startedAt: null,
+            capabilities: null,
+            tracers: null,
+          },
+        ],
+      }),
+    });
+    renderPage(<Agents />, '/agents');
+    await waitFor(() => expect(screen.getAllByTestId('agent-row')).toHaveLength(2));
+    const [a, c] = screen.getAllByTestId('agent-row');
     expect(a).toHaveTextContent('memburst (off)');
-    expect(a).toHaveTextContent('iotracing (n/a)');
-    expect(b).toHaveTextContent('cgroup: v1');
     expect(within(c).getByTestId('agent-error')).toHaveTextContent('unreachable');
     expect(within(c).getByTestId('agent-error')).toHaveTextContent('connect ECONNREFUSED 10.0.0.13:19704');
   });

@@ -1,6 +1,7 @@
 import React from 'react';
 import { screen, waitFor, within } from '@testing-library/react';
 
+import { fixtures } from '../__fixtures__/backend';
 import { renderPage, installFakeBackend, registerDatasources } from '../__fixtures__/render';
 import { Overview } from './Overview';
 
@@ -8,24 +9,39 @@ describe('Overview', () => {
   beforeEach(() => registerDatasources());
 
   it('shows captures over time by type and by host, agent health and the latest events', async () => {
-    const fake = installFakeBackend();
+    const failed = [{ agent: 'node-c', url: 'http://10.0.0.13:19704', reason: 'timeout after 5000 ms' }];
+    // the recorded counts, plus an agent that timed out (the recording had one agent, which answered)
+    const fake = installFakeBackend({ counts: () => ({ ...fixtures.counts, failed }) });
     renderPage(<Overview />, '/overview?range=6h');
 
-    await waitFor(() => expect(screen.getByTestId('total-captures')).toHaveTextContent('11'));
+    const series = fixtures.counts.series;
+    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    const total = sum(series.map((x) => sum(x.values)));
+    await waitFor(() => expect(screen.getByTestId('total-captures')).toHaveTextContent(String(total)));
     const [byType, byHost] = await screen.findAllByTestId('stacked-bars');
     expect(byType).toHaveAccessibleName('Captures over time by type');
-    const typeLegend = within(byType).getAllByTestId('legend-item').map((e) => e.textContent);
-    expect(typeLegend).toEqual(expect.arrayContaining(['cpusys 4', 'cpuidle 4', 'dload 1', 'iotracing 1', 'memburst 1']));
-    const hostLegend = within(byHost).getAllByTestId('legend-item').map((e) => e.textContent);
-    expect(hostLegend).toEqual(['node-a 6', 'node-b 5']);
+    const typeLegend = within(byType)
+      .getAllByTestId('legend-item')
+      .map((e) => e.textContent);
+    expect(typeLegend).toEqual(expect.arrayContaining(series.map((x) => `${x.labels.type} ${sum(x.values)}`)));
+    const hostLegend = within(byHost)
+      .getAllByTestId('legend-item')
+      .map((e) => e.textContent);
+    expect(hostLegend).toEqual([`${fixtures.recorded.agent.host} ${total}`]);
     // one bar per non-zero (bucket, series)
-    expect(byType.querySelectorAll('rect')).toHaveLength(8);
+    expect(byType.querySelectorAll('rect')).toHaveLength(
+      series.reduce((n, x) => n + x.values.filter((v) => v > 0).length, 0)
+    );
 
-    expect(await screen.findByTestId('agents-health')).toHaveTextContent('2 of 3 healthy');
-    expect(screen.getByTestId('agents-health')).toHaveTextContent('node-c');
+    const agents = fixtures.agents.agents;
+    expect(await screen.findByTestId('agents-health')).toHaveTextContent(
+      `${agents.filter((a) => a.ok).length} of ${agents.length} healthy`
+    );
     expect(screen.getByTestId('partial-notice')).toHaveTextContent('node-c: timeout after 5000 ms');
     expect(await screen.findByTestId('events-table')).toBeInTheDocument();
-    expect(within(screen.getByTestId('events-table')).getAllByRole('row')).toHaveLength(6);
+    expect(within(screen.getByTestId('events-table')).getAllByRole('row')).toHaveLength(
+      Math.min(10, fixtures.events.events.length) + 1
+    );
 
     const counts = fake.calls.find((c) => c.path === 'counts')!;
     expect(counts.params).toMatchObject({ by: 'type', step: 900000 });
@@ -42,7 +58,10 @@ describe('Overview', () => {
   it('reports a failed counts call', async () => {
     installFakeBackend({
       counts: () => {
-        throw Object.assign(new Error('x'), { status: 502, data: { error: { code: 'AGENTS_FAILED', message: 'no agent answered' } } });
+        throw Object.assign(new Error('x'), {
+          status: 502,
+          data: { error: { code: 'AGENTS_FAILED', message: 'no agent answered' } },
+        });
       },
     });
     renderPage(<Overview />, '/overview');

@@ -3,7 +3,7 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { type BackendSrv, type TemplateSrv, setBackendSrv, setTemplateSrv } from '@grafana/runtime';
 
-import { DS_UID, fakeBackendSrv } from '../../__fixtures__/backend';
+import { DS_UID, fakeBackendSrv, fixtures } from '../../__fixtures__/backend';
 import { sizeElements } from '../../__fixtures__/dom';
 import { AutotracingResources } from '../resources';
 import type { AutotracingDataSource } from '../datasource';
@@ -28,7 +28,14 @@ describe('QueryEditor', () => {
 
   it('offers every query type', () => {
     setup({});
-    for (const label of ['Events', 'Trigger counts', 'Flame graph', 'Stuck tasks', 'IO by process / file', 'Memory growers']) {
+    for (const label of [
+      'Events',
+      'Trigger counts',
+      'Flame graph',
+      'Stuck tasks',
+      'IO by process / file',
+      'Memory growers',
+    ]) {
       expect(screen.getByRole('radio', { name: label })).toBeInTheDocument();
     }
   });
@@ -94,7 +101,7 @@ describe('QueryEditor', () => {
   it('offers the hosts the agents report, and template variables', async () => {
     const { onChange } = setup({ queryType: 'counts' });
     await userEvent.click(screen.getByLabelText('Hosts'));
-    expect(await screen.findByText('node-b')).toBeInTheDocument();
+    expect(await screen.findByText(fixtures.agents.agents[0].host!)).toBeInTheDocument();
     await userEvent.click(screen.getByText('$host'));
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ hosts: ['$host'] }));
   });
