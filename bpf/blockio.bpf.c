@@ -5,14 +5,17 @@
  * filesystem-specific.
  *
  *  block_io_start (submitter's context, request + its first bio)
- *      → who and which file: the first page's mapping → inode for page-cache IO; for direct IO the file
- *        of the iomap DIO the task is in (iomap_dio_rw_begin); for writeback the task that dirtied the
- *        inode during the window (writeback_dirty_folio), else the bio's blkcg (cgroup writeback),
- *        else the flusher itself, labelled as such. One small record per in-flight request (`links`).
+ *      → who and which file: the first page's mapping → inode for page-cache IO; for iomap direct IO
+ *        the bio's own iomap_dio (bi_private) → iocb → file, else the file of the iomap DIO the task
+ *        began last (iomap_dio_rw_begin); for writeback the task that dirtied the inode during the
+ *        window (writeback_dirty_folio), else the bio's blkcg (cgroup writeback), else the flusher
+ *        itself, labelled as such. One small record per in-flight request (`links`): the only
+ *        per-request map, there because the completion runs in no context of the submitter.
  *  block_rq_complete
  *      → q2c = now - rq->start_time_ns and d2c = now - rq->io_start_time_ns: the request's own
  *        timestamps, no start-time map; per-CPU log2 histograms per disk; the request's record is
- *        folded into the per-(process, file) aggregate.
+ *        folded into the per-CPU (process, file) aggregate. Queues that do not stamp
+ *        io_start_time_ns (no QUEUE_FLAG_STATS) get their issue time from block_rq_issue.
  *  mm_filemap_get_pages / mm_filemap_fault / writeback_dirty_folio
  *      → filesystem-level bytes per process and file (what it asked of the page cache).
  *  sched_switch → tasks that waited in io_schedule (in_iowait) longer than the stall threshold,
