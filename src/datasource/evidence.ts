@@ -264,6 +264,25 @@ function parseTasks(d: Obj): StuckTask[] {
   return tasks;
 }
 
+/** Bytes moved on a device of the agent's `devices[]`: traced read+write bytes, else its diskstats rates. */
+function deviceActivity(o: Obj): number {
+  const traced = isObj(o.traced) ? o.traced : {};
+  const bytes = ['read', 'write'].reduce(
+    (a, op) => a + (isObj(traced[op]) ? (num((traced[op] as Obj).bytes) ?? 0) : 0),
+    0
+  );
+  const st = isObj(o.diskstats) ? o.diskstats : {};
+  return bytes || (num(st.readBps) ?? 0) + (num(st.writeBps) ?? 0);
+}
+
+/** The device the page shows: the busiest of the capture (the agent lists every watched disk, idle ones too). */
+function busiestDevice(devices: Obj[]): Obj | undefined {
+  return devices.reduce<Obj | undefined>(
+    (best, o) => (!best || deviceActivity(o) > deviceActivity(best) ? o : best),
+    undefined
+  );
+}
+
 /** The agent's `devices[]` entry as the proposed `device` shape (name, numbers, diskstats rates). */
 function agentDeviceShape(o: Obj): Obj {
   const st = isObj(o.diskstats) ? o.diskstats : {};
@@ -299,7 +318,7 @@ export function parseEvidence(data: Record<string, unknown> | null | undefined):
   }
   // the agent's iotracing: `devices: [{ device, major, minor, diskstats: {...} }]` (the trigger's device first) and
   // `histograms: [{ device, op, unit, q2c: [{ lowUs, highUs, count }], d2c }]`; `device` is null for a manual capture
-  const agentDevice = !d.device ? arr(d.devices).find(isObj) : undefined;
+  const agentDevice = !d.device ? busiestDevice(arr(d.devices).filter(isObj)) : undefined;
   if (agentDevice && !Object.keys(latency).length) {
     for (const h of arr(d.histograms)) {
       if (!isObj(h) || (h.device !== undefined && h.device !== agentDevice.device) || typeof h.op !== 'string') {
