@@ -80,11 +80,18 @@ describe('EventDetail', () => {
     installFakeBackend();
     const e = fixtures.event.iotracing;
     const d = e.data as {
-      devices: Array<{ device: string; major: number; minor: number }>;
+      devices: Array<{
+        device: string;
+        major: number;
+        minor: number;
+        traced?: { read?: { bytes: number }; write?: { bytes: number } };
+      }>;
       histograms: Array<{ device: string; op: string; count: number }>;
     };
     open(e.id);
-    const dev = d.devices[0];
+    const moved = (x: { traced?: { read?: { bytes: number }; write?: { bytes: number } } }) =>
+      (x.traced?.read?.bytes ?? 0) + (x.traced?.write?.bytes ?? 0);
+    const dev = [...d.devices].sort((a, b) => moved(b) - moved(a))[0];
     expect(await screen.findByTestId('io-device')).toHaveTextContent(
       `Device ${dev.device} (${dev.major}:${dev.minor})`
     );

@@ -21,7 +21,8 @@ import type { AutotracingEvent, NestedFlamegraph } from '../../agent/src/api/sch
 import type { DataSourceInstanceSettings } from '../../src/backend/plugin/messages';
 import type { PluginProcess } from '../backend/grafanaHost';
 import { APP_ID, DIST, Harness, buildHost, distExternals, pluginMeta } from './harness';
-import { REPO, RealAgent, type Workload, openStorm, startBackend } from './realStack';
+import { workload } from '../helpers/workloads';
+import { REPO, RealAgent, Workload, openStorm, startBackend } from './realStack';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO, 'test', 'artifacts', 'browser');
@@ -43,6 +44,17 @@ let userDataDir = '';
 let event: AutotracingEvent;
 let nested: NestedFlamegraph;
 const pageErrors: string[] = [];
+const others: Record<string, AutotracingEvent> = {};
+const cleanups: Array<() => Promise<void>> = [];
+const QUIET = { interval: '1h', baselineWindow: '1h' };
+const OTHER_WORKLOADS: Record<string, () => Workload> = {
+  // vfork parents in uninterruptible sleep
+  dload: () => new Workload(workload('dstate'), ['4', '8']),
+  // 768 MiB at 300 MiB/s
+  memburst: () => new Workload(workload('memgrow'), ['768', '300', '8']),
+  // buffered writes and reads of a file
+  iotracing: () => new Workload('stress-ng', ['--hdd', '1', '--hdd-bytes', '128M', '--temp-path', os.tmpdir(), '--timeout', '30s', '--quiet']),
+};
 
 /** What host/host.tsx puts on the page's window (this file is Node code, without the DOM's types). */
 interface HostWindow {
@@ -113,7 +125,8 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
     // quiet detectors: the only capture is the one asked for
     agent = await new RealAgent({
       host: 'browser-test-host',
-      tracers: { cpusys: { sysThreshold: 100, sysDeltaThreshold: 100 }, cpuidle: { enabled: false } },
+      // detectors sample once an hour: the only captures are the ones asked for
+      tracers: { cpusys: QUIET, cpuidle: QUIET, dload: QUIET, memburst: { ...QUIET, growthWindow: '1h' }, iotracing: QUIET },
     }).start();
     // the browser bundle first: esbuild would otherwise be on CPU beside the workload during the capture
     const host = await buildHost();
@@ -133,6 +146,16 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
     });
     const [e] = await Promise.all([captured, backend]);
     event = e;
+    // one capture of each other type, each with a workload that gives it something to show
+    for (const [type, start] of Object.entries(OTHER_WORKLOADS)) {
+      const w = start();
+      cleanups.push(() => w.stop());
+      await new Promise((r) => setTimeout(r, 800));
+      const r = await agent.capture(type, { durationMs: CAPTURE_MS });
+      assert.equal(r.status, 202, `POST /api/v1/captures ${type}: ${r.text}`);
+      others[type] = await agent.waitForEvent(r.body.id!);
+      await w.stop();
+    }
     nested = await agent.get<NestedFlamegraph>(`/api/v1/events/${event.id}/flamegraph?format=nested`);
     harness = await new Harness(plugin!, ds, host.code).start();
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotracing-chromium-'));
@@ -156,6 +179,7 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
   });
 
   after(async () => {
+    for (const c of cleanups) await c();
     await context?.close().catch(() => undefined);
     await harness?.stop();
     await plugin?.shutdown().catch(() => plugin?.kill());
@@ -284,6 +308,68 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
         [],
         'no 404s'
       );
+    });
+  });
+
+  /** Opens an event's page in the app and waits for the page and its header. */
+  async function openEvent(page: Page, e: AutotracingEvent): Promise<void> {
+    await page.goto(`${harness!.url}/a/${APP_ID}/events/${e.id}?ds=${ds.uid}`);
+    await page.evaluate((appMeta) => (globalThis as unknown as HostWindow).__host.renderApp({ appMeta }), {
+      ...pluginMeta(''),
+      enabled: true,
+      pinned: true,
+      jsonData: {},
+    } as Record<string, unknown>);
+    await page.getByTestId('event-detail-page').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.getByTestId('trigger-reason').getByText(e.trigger.reason).waitFor({ timeout: 10_000 });
+  }
+
+  it('dload event page: stuck tasks grouped by stack, named after the wait site; the off-CPU flame graph', async () => {
+    const e = others.dload!;
+    const page = await newPage('dload');
+    await withShot(page, 'event-dload.png', async () => {
+      await openEvent(page, e);
+      const section = page.getByTestId('stuck-tasks');
+      await section.waitFor({ state: 'visible' });
+      assert.match(await section.innerText(), /dstate/);
+      const groups = e.data.stackGroups as Array<{ count: number; stack: string[] }>;
+      assert.ok(groups.length > 0, 'the capture grouped the stuck tasks');
+      // the agent sends stacks outermost first; the page names a group after its innermost frame
+      assert.match(await page.getByTestId('stack-group').first().innerText(), new RegExp(`${groups[0]!.count} tasks? in ${groups[0]!.stack.at(-1)}`));
+      const fg = page.getByTestId('flamegraph-section');
+      await fg.waitFor({ state: 'visible' });
+      assert.match(await fg.innerText(), /Off-CPU/);
+      await page.locator('canvas[data-testid="flameGraph"]').waitFor({ state: 'visible', timeout: 10_000 });
+    });
+  });
+
+  it('memburst event page: the top growers, the allocation flame graph', async () => {
+    const e = others.memburst!;
+    const page = await newPage('memburst');
+    await withShot(page, 'event-memburst.png', async () => {
+      await openEvent(page, e);
+      const section = page.getByTestId('memory-growers');
+      await section.waitFor({ state: 'visible' });
+      assert.match(await section.innerText(), /memgrow/);
+      assert.match(await page.getByTestId('flamegraph-section').innerText(), /allocations/i);
+      await page.locator('canvas[data-testid="flameGraph"]').waitFor({ state: 'visible', timeout: 10_000 });
+    });
+  });
+
+  it('iotracing event page: the device, latency histogram, IO by process and file', async () => {
+    const e = others.iotracing!;
+    // the page shows the busiest device: the one with the most traced bytes (others' IO may be busier than ours)
+    type Dev = { device: string; traced?: { read?: { bytes: number }; write?: { bytes: number } } };
+    const moved = (x: Dev) => (x.traced?.read?.bytes ?? 0) + (x.traced?.write?.bytes ?? 0);
+    const dev = [...((e.data.devices ?? []) as Dev[])].sort((a, b) => moved(b) - moved(a))[0];
+    const page = await newPage('iotracing');
+    await withShot(page, 'event-iotracing.png', async () => {
+      await openEvent(page, e);
+      assert.ok(dev, 'the capture lists its devices');
+      await page.getByTestId('io-device').waitFor({ state: 'visible' });
+      assert.match(await page.getByTestId('io-device').innerText(), new RegExp(`Device ${dev.device}`));
+      await page.getByTestId('io-latency').waitFor({ state: 'visible' });
+      assert.match(await page.getByTestId('io-processes').innerText(), /stress-ng-hdd/);
     });
   });
 
