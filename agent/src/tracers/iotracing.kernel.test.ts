@@ -176,7 +176,7 @@ test('writeback on xfs: buffered writes flushed by the flusher are charged to th
     execFileSync('dd', ['if=/dev/zero', `of=${before}`, 'bs=1M', 'count=16'], { stdio: 'ignore' });
     // 4 writes a second allowed: every direct 4 KiB write waits ~250 ms in io_schedule
     stall = inCgroup([slow.procs], `dd if=/dev/zero of=${slowFile} bs=4k count=1000 oflag=direct`);
-    const { id, done } = tracer.manual({ durationMs: 4000 });
+    const { id, done } = tracer.manual({ durationMs: 6000 });
     await sleep(300);
     writer = inCgroup([cg.procs], `fio --thread --name=buf --filename=${buffered} --rw=write --bs=1M --size=24M --direct=0 --end_fsync=0 --invalidate=0`);
     const writerPid = writer.pid!;
@@ -184,9 +184,11 @@ test('writeback on xfs: buffered writes flushed by the flusher are charged to th
     assert.equal(code, 0, 'fio wrote its file');
     // the flusher writes both files back while we watch
     execFileSync('sync', ['-f', lfs.mountPoint]);
+    const flushedAt = Date.now();
     await done;
     const ev = env.store.getEvent(id)!;
     assert.equal(ev.status, 'complete', dump(ev));
+    assert.ok(flushedAt < ev.timeEnd, `the flush ended ${flushedAt - ev.timeEnd} ms after the window (machine too busy?)`);
     const d = ev.data as unknown as IoData;
     try {
     assert.equal(d.device, null, 'manual capture');
