@@ -5,10 +5,12 @@ import path from 'node:path';
 import { defaultConfig, type IotracingConfig } from '../../config';
 import { parseDiskstats, type BlockDevice, type DiskStat } from '../../host/diskstats';
 import { IotracingDetector, ruleReason, type IoDeviceReading } from './detector';
+import { repoRoot } from '../../bpf/native';
 
 /** The recorded /proc/diskstats: one sample per '@ <ms>' line. */
 function recorded(): { t: number; stats: Map<string, DiskStat> }[] {
-  const text = fs.readFileSync(path.join(__dirname, 'fixtures/diskstats-loop-burst.txt'), 'utf8');
+  // from the source tree also when the test runs compiled from build/
+  const text = fs.readFileSync(path.join(repoRoot(), 'agent/src/tracers/iotracing/fixtures/diskstats-loop-burst.txt'), 'utf8');
   const out: { t: number; stats: Map<string, DiskStat> }[] = [];
   let cur: string[] = [];
   let t = -1;
