@@ -98,6 +98,9 @@ struct task_ctx {
 	__u32 dio_sb_dev;
 	__u32 _pad;
 	__u64 dio_ns;
+	__u64 rd_inode; /* last buffered read (filemap_get_pages), to count each read once */
+	__u64 rd_last;
+	__u64 rd_index;
 };
 
 struct pending {
@@ -458,16 +461,29 @@ int BPF_PROG(filemap_get_pages, struct address_space *mapping, unsigned long ind
 	if (!track_fs || !mapping || last_index < index)
 		return 0;
 	/* filemap_read calls this once per batch with the range up to the end of the whole read: count a
-	 * read once, when it starts (same task and file, same end, higher index = the next batch) */
+	 * read once, when it starts (same task and file, same end, higher index = the next batch). The
+	 * per-CPU slot answers most batches; the task's own record covers a migration to another CPU or
+	 * other IO on this CPU in between. */
 	__u32 zero = 0;
 	struct pending *p = bpf_map_lookup_elem(&fs_pending, &zero);
 	if (!p)
 		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
-	if (p->ops && p->inode == (__u64)mapping->host && p->key.tgid == t->tgid && p->key.flags == IOF_FS &&
+	struct inode *host = mapping->host;
+	if (p->ops && p->inode == (__u64)host && p->key.tgid == t->tgid && p->key.flags == IOF_FS &&
 	    p->rd_last == last_index && index > p->rd_index) {
 		p->rd_index = index;
 		return 0;
+	}
+	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (tc) {
+		if (tc->rd_inode == (__u64)host && tc->rd_last == last_index && index > tc->rd_index) {
+			tc->rd_index = index;
+			return 0;
+		}
+		tc->rd_inode = (__u64)host;
+		tc->rd_last = last_index;
+		tc->rd_index = index;
 	}
 	fs_event(mapping, (last_index - index + 1) << page_shift, IOF_FS);
 	p->rd_last = last_index;

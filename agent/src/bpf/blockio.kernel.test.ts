@@ -63,8 +63,10 @@ test('blockio: buffered reads count once per read at the filesystem level, and t
     const mine = w.records.filter((r) => r.key.tgid === dd.pid && r.key.ino === ino);
     const fsRead = mine.filter((r) => r.key.flags & IOF.FS && !(r.key.flags & IOF.WRITE)).reduce((a, r) => a + r.val.bytes, 0);
     const diskRead = mine.filter((r) => !(r.key.flags & (IOF.FS | IOF.WRITE | IOF.DIRECT))).reduce((a, r) => a + r.val.bytes, 0);
-    // the last read(2) returns 0 at end of file and asks for one page more
-    assert.ok(fsRead >= 8 * 2 ** 20 && fsRead <= 8 * 2 ** 20 + 1 * 2 ** 20, `filesystem-level ${fsRead} bytes for 8 MiB read`);
+    // Counted once per read(2), not per batch (without that: ~4x here). Within 1/8: mm_filemap_get_pages
+    // does not fire for a batch that filemap_get_pages hands back through its error path (a folio
+    // still under readahead), so a read whose first batch went that way counts from its second batch.
+    assert.ok(fsRead >= 7 * 2 ** 20 && fsRead <= 9 * 2 ** 20, `filesystem-level ${fsRead} bytes for 8 MiB read`);
     assert.ok(diskRead >= 7 * 2 ** 20 && diskRead <= 9 * 2 ** 20, `from disk ${diskRead} bytes`);
     assert.ok(mine.some((r) => r.key.flags & IOF.READAHEAD), 'readahead requests');
   } finally {

@@ -41,6 +41,23 @@
 //   stalls: [{ pid, tid, comm, container, waitMs, stillWaiting, stack: string[] (innermost first) }],
 //   stallCount: number                    all waits in io_schedule ≥ stallThreshold (stalls holds the 20 longest)
 // }
+//
+// Limits (what the numbers are and are not):
+// - A request is charged to one (process, file): its first bio's. Bios of several files merged into one
+//   request (small files written back together) all count for the first.
+// - Filesystem-level bytes: reads are each read(2)'s requested page range, counted once per call from
+//   mm_filemap_get_pages (a batch returned through that function's error path is not traced, so a read
+//   can count from its second batch), page faults one page each; writes are folios newly dirtied
+//   (rewriting a page that is already dirty does not count). mmap writes count when the page is dirtied.
+// - Writeback of pages dirtied before the window has no known owner unless the kernel charged it to a
+//   cgroup (cgroup v2 writeback); it stays with the flusher, labelled. An inode dirtied by several
+//   processes in the window is charged to the last one.
+// - Direct IO is matched to its file through iomap (ext4, xfs, btrfs, f2fs, …); raw block-device direct
+//   IO and other paths are "direct, file unknown" on the device.
+// - Stalls are measured from the switch-out with in_iowait set to the switch-in (run-queue wait
+//   included); a task already waiting when the window opened is not seen. Kernel stacks of sleeping
+//   tasks start below the scheduler functions (io_schedule, schedule), as in /proc/PID/stack.
+// - Paths: see ./iotracing/paths.ts.
 import type { IotracingConfig } from '../config';
 import type { CapturePlan } from '../capture/manager';
 import { CaptureError } from '../capture/errors';
