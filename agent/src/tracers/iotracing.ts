@@ -14,7 +14,7 @@
 //   window: { startedAt, endedAt, durationMs, devices: string[] | null, buckets: "log2" | "log2/2" | "log2/4",
 //             kernel: { requests, attributed, startedBeforeWindow, directMatched, noIssueTime, fsEvents,
 //                       iowaitWaits, iowaitNs, names, stalls, …lost counters }, missing: string[] },
-//   devices: [{ device, major, minor, rotational, nvme,
+//   devices: [{ device, major, minor, rotational, nvme,        devices with IO in the window, busiest first
 //               diskstats: { readIops, writeIops, readBps, writeBps, readAwaitMs, writeAwaitMs, utilPercent, queueSize } | null,
 //               traced: { read: Op, write: Op, otherOps } }],
 //       Op = { ios, bytes, iops, bps, q2cAvgUs, d2cAvgUs, queueAvgUs, q2cMaxUs, d2cMaxUs,

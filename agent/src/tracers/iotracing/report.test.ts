@@ -166,6 +166,7 @@ test('scope: other disks and non-block filesystems are left out; a btrfs filesys
   assert.ok(!vda.processes.some((p) => p.comm === 'shm' || p.comm === 'fio'));
   const all = buildIoReport(input({ scope: null }));
   assert.ok(all.processes.some((p) => p.comm === 'shm'));
+  assert.deepEqual(all.devices.map((d) => d.device), ['loop3', 'vda'], 'busiest first');
 });
 
 test('containers total every process in scope; top-N limits only the process list', () => {

@@ -351,12 +351,18 @@ export function buildIoReport(input: ReportInput): IoReport {
     if (h.op === 'other') e.other += h.ios;
     else e[h.op] = h;
   }
+  // devices that did IO in the window (the one a trigger names even if it went quiet), busiest first
   const deviceNames = new Set<string>([...histByDisk.keys()].filter((n) => inScopeDisk(n)));
-  for (const [name, r] of input.diskstats) if (inScopeDisk(name) && (r.readIops + r.writeIops > 0 || scope?.has(name))) deviceNames.add(name);
+  for (const [name, r] of input.diskstats) if (inScopeDisk(name) && (r.readIops + r.writeIops > 0 || (scope !== null && scope.size === 1 && scope.has(name)))) deviceNames.add(name);
+  const busy = (name: string) => {
+    const h = histByDisk.get(name);
+    const ds = input.diskstats.get(name);
+    return (h?.read?.bytes ?? 0) + (h?.write?.bytes ?? 0) || (ds ? ds.readBytesPerSec + ds.writeBytesPerSec : 0) / 1e12;
+  };
   const infoByName = new Map([...devices.values()].map((d) => [d.name, d]));
   const deviceRows: IoDeviceRow[] = [];
   const histRows: IoHistogramRow[] = [];
-  for (const name of [...deviceNames].sort()) {
+  for (const name of [...deviceNames].sort((a, b) => busy(b) - busy(a) || a.localeCompare(b))) {
     const info = infoByName.get(name);
     const h = histByDisk.get(name);
     const ds = input.diskstats.get(name);
