@@ -2,6 +2,8 @@
 // typed with the shared wire schemas, with evidence in the data shapes src/backend/evidence/shapes.ts
 // documents, and flame graphs given as folded stacks (turned into nested-set rows here, independently
 // of the backend's own flame-graph code, so merge results can be checked against them).
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AutotracingEvent, NestedFlamegraph, TracerType } from '../../agent/src/api/schemas';
 
 export type Folded = Record<string, number>; // "a;b;c" → samples
@@ -210,4 +212,35 @@ export function huatuoStyleEvents(host: string, now: number): FixtureEvent[] {
       profiles: {},
     },
   ];
+}
+
+/** A capture recorded from a real agent by test/backend/record-fixtures.ts (test/backend/fixtures/*.json). */
+export interface RecordedFixture {
+  recorded: { at: string; how: 'detector' | 'manual'; scenario: string; by: string; agent: { version: string; kernel: string } };
+  /** as GET /api/v1/events/:id answered */
+  event: AutotracingEvent;
+  /** profile name → folded stacks (GET /api/v1/events/:id/flamegraph?format=folded&profile=NAME) */
+  profiles: Record<string, { unit: NestedFlamegraph['unit']; folded: Folded }>;
+}
+
+export const RECORDED = ['dload-detector', 'dload-host', 'memburst-detector', 'memburst-manual', 'iotracing-detector', 'iotracing-writeback'] as const;
+export type RecordedName = (typeof RECORDED)[number];
+
+const FIXTURES_DIR = path.join(__dirname, 'fixtures');
+const cache = new Map<RecordedName, RecordedFixture>();
+
+/** A recorded capture as recorded (real ids, times, pids and host name). Each call returns a fresh copy. */
+export function recorded(name: RecordedName): RecordedFixture {
+  let f = cache.get(name);
+  if (!f) {
+    f = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, `${name}.json`), 'utf8')) as RecordedFixture;
+    cache.set(name, f);
+  }
+  return structuredClone(f);
+}
+
+/** A recorded capture on `host`, moved so that it triggered at `time` (timeEnd keeps the recorded window), with a new id. */
+export function recordedAt(name: RecordedName, host: string, time: number): FixtureEvent {
+  const { event, profiles } = recorded(name);
+  return { event: { ...event, id: fixtureId(time), host, time, timeEnd: time + (event.timeEnd - event.time) }, profiles };
 }
