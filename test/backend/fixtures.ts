@@ -1,7 +1,9 @@
 // Fixture data for the fixture agents (test/backend/fixtureAgent.ts): events of every tracer type,
-// typed with the shared wire schemas, with evidence in the data shapes src/backend/evidence/shapes.ts
-// documents, and flame graphs given as folded stacks (turned into nested-set rows here, independently
-// of the backend's own flame-graph code, so merge results can be checked against them).
+// typed with the shared wire schemas. The evidence events (dload, memburst, iotracing) are captures
+// recorded from a real agent (test/backend/fixtures/*.json, made by test/backend/record-fixtures.ts),
+// moved to the test's time range and host; the CPU events carry flame graphs given as folded stacks
+// (turned into nested-set rows here, independently of the backend's own flame-graph code, so merge
+// results can be checked against them).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AutotracingEvent, NestedFlamegraph, TracerType } from '../../agent/src/api/schemas';
@@ -87,7 +89,6 @@ export const CPU_C: Folded = {
   'spin;hot_loop': 50,
   'main;serve;parse': 7,
 };
-export const OFFCPU: Folded = { 'k:io_schedule;k:blk_mq_get_tag;k:__submit_bio': 1_500_000_000 };
 
 function base(type: TracerType, host: string, time: number, summary: string, extra: Partial<AutotracingEvent> = {}): AutotracingEvent {
   return {
@@ -135,83 +136,12 @@ export function hostEvents(host: string, now: number, variant: 'a' | 'b'): Fixtu
     }),
     profiles: { cpu: { unit: 'samples', folded: CPU_B } },
   });
-  out.push({
-    event: base('dload', host, t(30), 'D-load 7.2 in web-1', {
-      container: WEB,
-      data: {
-        knownIssue: null,
-        tasks: [
-          { pid: 101, tid: 101, comm: 'vfork-parent', cmdline: ['./dgen', '--vfork'], state: 'D', wchan: 'do_wait', blockedMs: 1200, stack: ['do_wait', 'kernel_wait4', '__do_sys_wait4'] },
-          { pid: 102, tid: 102, comm: 'vfork-parent', cmdline: './dgen --vfork', state: 'D', wchan: 'do_wait', blockedMs: 900, stack: ['do_wait', 'kernel_wait4', '__do_sys_wait4'] },
-          { pid: 103, tid: 104, comm: 'flusher', cmdline: '', state: 'D', wchan: 'io_schedule', blockedNs: 5e8, stack: ['io_schedule', 'blk_mq_get_tag'], container: { ...WEB, name: 'db-1', id: 'db' } },
-        ],
-        flamegraphs: [flamegraphRef('offcpu', 'nanoseconds', OFFCPU)],
-      },
-    }),
-    profiles: { offcpu: { unit: 'nanoseconds', folded: OFFCPU } },
-  });
-  out.push({
-    event: base('memburst', host, t(25), 'anon memory +3 GiB in 4 s', {
-      data: {
-        growers: [
-          { pid: 201, comm: 'grower', cmdline: './grow 3G', container: WEB, rssBytes: 3.2e9, growthBytes: 3.0e9 },
-          { pid: 202, comm: 'steady', cmdline: './steady', rssBytes: 8e9, growthBytes: 1e6 },
-        ],
-        containers: [{ container: 'web-1', usageBytes: 3.5e9, growthBytes: 3.0e9 }],
-      },
-    }),
-    profiles: {},
-  });
-  out.push({
-    event: base('iotracing', host, t(10), 'loop0 await 180 ms', {
-      data: {
-        device: 'loop0',
-        processes: [
-          {
-            pid: 301,
-            comm: 'fio',
-            container: WEB,
-            readBps: 1e6,
-            writeBps: 5e7,
-            files: [
-              { path: '/mnt/test/file1', device: 'loop0', inode: 12, direct: true, readBps: 0, writeBps: 4e7, q2cUs: 900, d2cUs: 850, maxQ2cUs: 180000, maxD2cUs: 170000 },
-              { path: '/mnt/test/file2', device: 'loop0', inode: 13, direct: false, readBps: 1e6, writeBps: 1e7, q2cUs: 300, d2cUs: 280, maxQ2cUs: 9000, maxD2cUs: 8000 },
-            ],
-          },
-          { pid: 0, comm: 'kworker/u8:1', writeback: true, writeBps: 2e6, files: [] },
-        ],
-      },
-    }),
-    profiles: {},
-  });
+  // recorded captures: detector-triggered on variant a, manual/host-scope ones on variant b
+  const rec = variant === 'a' ? (['dload-detector', 'memburst-detector', 'iotracing-detector'] as const) : (['dload-host', 'memburst-manual', 'iotracing-writeback'] as const);
+  out.push(recordedAt(rec[0], host, t(30)));
+  out.push(recordedAt(rec[1], host, t(25)));
+  out.push(recordedAt(rec[2], host, t(10)));
   return out;
-}
-
-/** Huatuo-style evidence (snake_case), to show the mapping accepts it too. */
-export function huatuoStyleEvents(host: string, now: number): FixtureEvent[] {
-  return [
-    {
-      event: base('memburst', host, now - 60_000, 'huatuo memburst', {
-        data: { top_memory_usage: [{ pid: 9, process_name: 'java', memory_size: 123456 }] },
-      }),
-      profiles: {},
-    },
-    {
-      event: base('dload', host, now - 120_000, 'huatuo dload', { data: { stack: 'io_schedule\nblk_mq_get_tag', known_issue: 'blk-mq tag starvation' } }),
-      profiles: {},
-    },
-    {
-      event: base('iotracing', host, now - 180_000, 'huatuo io', {
-        data: {
-          reason_snapshot: { device: 'sda' },
-          process_file_io_stats: [
-            { pid: 7, comm: 'mysqld', container_hostname: 'db-0', fs_read_bps: 10, fs_write_bps: 20, total_files: [{ path: '/var/lib/mysql/ibdata1', dev: 'sda', inode: 5, is_direct: 1, fs_read_bps: 10, fs_write_bps: 20, q2c_us: 100, d2c_us: 90, max_q2c_us: 1000, max_d2c_us: 900 }] },
-          ],
-        },
-      }),
-      profiles: {},
-    },
-  ];
 }
 
 /** A capture recorded from a real agent by test/backend/record-fixtures.ts (test/backend/fixtures/*.json). */

@@ -162,9 +162,10 @@ describe('QueryData', () => {
     assert.equal(f.field('value').type, 'float64');
     const times = f.field('time').values as number[];
     assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
-    const ends = f.field('timeEnd').values as number[];
-    times.forEach((t, i) => assert.equal(ends[i], t + 10_000, 'timeEnd is the end of the capture window'));
     const all = [...agentA.opts.events, ...agentB.opts.events].map((e) => e.event);
+    const byId = new Map(all.map((e) => [e.id, e]));
+    const ends = f.field('timeEnd').values as number[];
+    (f.field('id').values as string[]).forEach((id, i) => assert.equal(ends[i], byId.get(id)!.timeEnd, 'timeEnd is the end of the capture window'));
     assert.deepEqual(new Set(f.field('id').values), new Set(all.map((e) => e.id)));
     const i = (f.field('type').values as string[]).indexOf('cpuidle');
     assert.equal(f.field('container').values[i], 'web-1');
@@ -237,8 +238,13 @@ describe('QueryData', () => {
     const r = await plugin.queryData(ds(), [dataQuery('C', { queryType: 'counts', by: 'container' }, FROM, TO)]);
     const fs = frames(r.responses.C!);
     const labels = fs.map((f) => f.fields[1]!.labels!);
-    assert.ok(labels.every((l) => l.container === 'web-1' && (l.host === 'host-a' || l.host === 'host-b')));
-    assert.equal(fs.length, 2);
+    // every (host, container) of the fixture events with a container: web-1 (cpuidle) on both, the recorded captures' own
+    const expected = new Set(
+      [agentA, agentB].flatMap((a) => a.opts.events.filter((e) => e.event.container).map((e) => `${e.event.host}/${e.event.container!.name ?? e.event.container!.id}`)),
+    );
+    assert.ok(expected.has('host-a/web-1') && expected.has('host-b/web-1') && expected.size > 2, [...expected].join(' '));
+    assert.deepEqual(new Set(labels.map((l) => `${l.host}/${l.container}`)), expected);
+    assert.equal(fs.length, expected.size);
   });
 
   it('flamegraph for one event: nested-set frame for the flame graph visualisation', async () => {
@@ -301,35 +307,71 @@ describe('QueryData', () => {
     }
   });
 
-  it('dstate, memory and io: tables from the events evidence', async () => {
+  it('dstate, memory and io: tables from the recorded captures evidence, with the documented columns', async () => {
     const r = await plugin.queryData(ds(), [
       dataQuery('D', { queryType: 'dstate', hosts: ['host-a'] }, FROM, TO),
+      dataQuery('S', { queryType: 'dstate', hosts: ['host-a'], by: 'stack' }, FROM, TO),
       dataQuery('M', { queryType: 'memory' }, FROM, TO),
       dataQuery('I', { queryType: 'io', hosts: ['host-b'] }, FROM, TO),
     ]);
+    for (const refId of ['D', 'S', 'M', 'I']) assert.equal(r.responses[refId]!.error ?? '', '', r.responses[refId]!.error);
+    const names = (f: DecodedFrame) => f.fields.map((x) => x.name);
+    const dload = agentA.opts.events.find((e) => e.event.type === 'dload')!.event; // recorded: dload-detector
+    const tasks = dload.data.tasks as Array<{ tid: number; comm: string; stack: string[] }>;
+
     const d = frames(r.responses.D!)[0]!;
-    assert.equal(d.rows, 3);
-    assert.deepEqual(d.field('pid').values, [101, 102, 103]);
-    assert.deepEqual(d.field('sameStack').values, [2, 2, 1]);
-    assert.equal(d.field('stack').values[0], 'do_wait\nkernel_wait4\n__do_sys_wait4');
-    assert.deepEqual(d.field('blocked').values, [1200, 900, 500]);
-    assert.deepEqual(d.field('container').values, ['web-1', 'web-1', 'db-1']);
-    assert.equal(d.field('cmdline').values[0], './dgen --vfork');
+    assert.deepEqual(names(d), [
+      'time', 'eventId', 'host', 'container', 'pid', 'tid', 'comm', 'state', 'wchan', 'blocked', 'knownIssue', 'group', 'sameStack',
+      'inScope', 'stillBlocked', 'iowait', 'stack', 'command', 'blockedSource', 'containerId',
+    ]);
+    assert.equal(d.rows, tasks.length, 'one row per task, none from the stack groups');
+    assert.deepEqual(d.field('tid').values, tasks.map((t) => t.tid));
+    assert.deepEqual(new Set(d.field('eventId').values), new Set([dload.id]));
+    assert.equal(d.field('blocked').config?.unit, 'ms');
+    assert.equal(d.field('inScope').type, 'bool');
+    const w = d.field('comm').values.indexOf('dstate');
+    assert.equal(d.field('stack').values[w], tasks[w]!.stack.join('\n'), 'outermost frame first');
+    assert.equal(d.field('knownIssue').values[w], 'vfork-wait');
+    assert.equal(d.field('sameStack').values[w], 12);
+    assert.equal(d.field('container').values[w], dload.container!.id);
+    assert.match(String(d.field('command').values[w]), /dstate 12 25$/);
+
+    const sg = frames(r.responses.S!)[0]!;
+    assert.deepEqual(names(sg), ['time', 'eventId', 'host', 'scope', 'group', 'count', 'inScopeCount', 'wchan', 'knownIssue', 'maxBlocked', 'comms', 'pids', 'stack']);
+    assert.equal(sg.rows, (dload.data.stackGroups as unknown[]).length);
+    assert.deepEqual(sg.field('count').values.slice(0, 1), [12]);
+    assert.equal(sg.field('scope').values[0], dload.container!.id);
 
     const mem = frames(r.responses.M!);
     assert.equal(mem.length, 2, 'processes and containers');
-    assert.equal(mem[0]!.rows, 4);
+    assert.deepEqual(names(mem[0]!), [
+      'time', 'eventId', 'host', 'rank', 'pid', 'comm', 'container', 'growth', 'rss', 'growthAtTrigger', 'startRss', 'anon', 'anonGrowth', 'alloc',
+      'exited', 'command', 'containerId',
+    ]);
+    const growers = [agentA, agentB].flatMap((a) => a.opts.events.filter((e) => e.event.type === 'memburst').map((e) => (e.event.data.topGrowers as unknown[]).length));
+    assert.equal(mem[0]!.rows, growers[0]! + growers[1]!);
     assert.equal(mem[0]!.field('growth').config?.unit, 'bytes');
-    assert.deepEqual(mem[0]!.field('comm').values.slice(0, 2), ['grower', 'steady']);
-    assert.equal(mem[1]!.field('container').values[0], 'web-1');
+    assert.equal(mem[0]!.field('comm').values[0], 'memgrow');
+    assert.ok(Number(mem[0]!.field('growth').values[0]) > 1e9);
+    assert.deepEqual(names(mem[1]!), ['time', 'eventId', 'host', 'container', 'processes', 'growth', 'rss', 'usage', 'usageGrowth', 'limit', 'containerId']);
+    assert.equal(mem[1]!.rows, 2, 'the container of each capture');
 
     const io = frames(r.responses.I!)[0]!;
-    assert.equal(io.rows, 3, 'two files of fio + the writeback row');
-    assert.deepEqual(io.field('path').values, ['/mnt/test/file1', '/mnt/test/file2', '']);
-    assert.deepEqual(io.field('direct').values, [true, false, null]);
+    assert.deepEqual(names(io), [
+      'time', 'eventId', 'host', 'device', 'pid', 'comm', 'container', 'path', 'readBps', 'writeBps', 'diskReadBps', 'diskWriteBps', 'q2c', 'maxQ2c', 'd2c',
+      'maxD2c', 'direct', 'writeback', 'label', 'owner', 'chargedVia', 'submittedBy', 'kind', 'inode', 'readOps', 'writeOps', 'exited', 'command', 'containerId',
+    ]);
+    const iot = agentB.opts.events.find((e) => e.event.type === 'iotracing')!.event; // recorded: iotracing-writeback
+    const procs = iot.data.processes as Array<{ files: unknown[] }>;
+    assert.equal(io.rows, procs.reduce((a, p) => a + p.files.length, 0), 'one row per process × file');
     assert.equal(io.field('direct').type, 'bool');
-    assert.deepEqual(io.field('writeback').values, [false, false, true]);
-    assert.equal(io.field('maxQ2c').values[0], 180000);
+    assert.equal(io.field('q2c').config?.unit, 'µs');
+    assert.equal(io.field('writeBps').config?.unit, 'Bps');
+    const paths = io.field('path').values.map(String);
+    const buf = paths.findIndex((x) => x.endsWith('/buffered.dat'));
+    assert.deepEqual([io.field('comm').values[buf], io.field('direct').values[buf], io.field('writeback').values[buf], io.field('chargedVia').values[buf]], ['fio', false, true, 'dirtier']);
+    const pre = paths.findIndex((x) => x.endsWith('/before.dat'));
+    assert.match(String(io.field('label').values[pre]), /dirtied before the capture window/);
     assert.deepEqual(new Set(io.field('host').values), new Set(['host-b']));
   });
 

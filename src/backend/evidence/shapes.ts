@@ -1,22 +1,29 @@
-// THE ONE PLACE that knows the shape of `event.data` for dload (stuck tasks), memburst (memory
-// growers) and iotracing (process/file IO). The tracers are written in parallel; until their shapes
-// are fixed this reader accepts the camelCase names we proposed (below) and Huatuo's snake_case names
-// (REFERENCE.md §1), so either works. To adjust to the tracers' final shapes, change only this file
-// (and its test).
+// THE ONE PLACE that knows the shape of `event.data` for dload (stuck tasks), memburst (memory growers)
+// and iotracing (process/file IO). It reads exactly what the tracers write — documented at the top of
+// agent/src/tracers/dload.ts, memburst.ts and iotracing.ts, typed in their capture/report modules — and
+// is tested against events recorded from a real agent (test/backend/fixtures/, record-fixtures.ts).
+// Anything else in `data` is ignored; a field of the wrong type reads as missing (null / '' / false),
+// never as an error, so a newer or older agent still gives a table.
 //
-// Proposed shapes (what the tables are built from):
-//   dload:     data.tasks: [{ pid, tid, comm, cmdline, state, wchan, blockedMs, container, stack: string[] }]
-//              or data.groups: [{ stack: string[], count, knownIssue?, tasks: [task…] }]
-//              data.knownIssue: string | null       (Huatuo: data.stack text, data.known_issue)
-//   memburst:  data.growers: [{ pid, comm, cmdline, container, rssBytes, growthBytes }]
-//              data.containers?: [{ container, usageBytes, growthBytes }]
-//                                                   (Huatuo: data.top_memory_usage [{pid, process_name, memory_size}])
-//   iotracing: data.device (a name, or { name, major, minor, util, … }), data.processes: [{ pid, comm, container, readBps, writeBps, diskReadBps,
-//              diskWriteBps, writeback?, files: [{ path, device, inode, direct, readBps, writeBps,
-//              q2cUs, d2cUs, maxQ2cUs, maxD2cUs }] }]
-//              (Huatuo: reason_snapshot.device, process_file_io_stats [{pid, comm, container_hostname,
-//              fs_read_bps…, total_files [{path, dev, inode, is_direct, fs_read_bps…, q2c_us…}]}])
-// `container` anywhere may be a ContainerRef object, a string, or absent (then the event's container).
+// What is read (camelCase, as the agent sends it; `container` is a ContainerRef or null everywhere):
+//   dload      data.tasks[]: pid, tid, comm, command, container, state, wchan, blockedMs, blockedSource,
+//                 stack (string[], OUTERMOST first), group, knownIssue, inScope, stillBlocked, iowait
+//              data.stackGroups[]: group, count, inScopeCount, stack, wchan, knownIssue, pids, comms,
+//                 maxBlockedMs
+//              data.scope ('container' | 'host')
+//   memburst   data.topGrowers[]: rank, pid, comm, command, container, rssBytes, rssDeltaBytes,
+//                 rssDeltaAtTriggerBytes, startRssBytes, anonBytes, anonDeltaBytes, allocBytes, exited
+//              data.containers[]: container, processes, rssBytes, rssDeltaBytes, usageBytes, limitBytes,
+//                 usageDeltaBytes
+//   iotracing  data.device (trigger device name, or null for a manual capture)
+//              data.processes[]: pid, comm, command, container, exited, owner, writeback, label, readBps,
+//                 writeBps, diskReadBps, diskWriteBps, readOps, writeOps, q2cUs, d2cUs, maxQ2cUs, maxD2cUs,
+//                 files[]: path, device, inode, kind, direct, writeback, chargedVia, readBps, writeBps,
+//                 diskReadBps, diskWriteBps, readOps, writeOps, q2cUs, d2cUs, maxQ2cUs, maxD2cUs,
+//                 submittedBy[]: { pid, comm }
+// Not read here (the event page shows them): dload load/hostLoad/offcpu, memburst rules/window/host/alloc,
+// iotracing snapshot/window/devices/histograms/containers/stalls (stalls[].stack is innermost first,
+// unlike dload's stacks), and the CPU tracers' data (no table query uses it).
 import type { AutotracingEvent } from '../../../agent/src/events/event';
 
 type Obj = Record<string, unknown>;
@@ -25,237 +32,314 @@ function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function pick(o: Obj, keys: readonly string[]): unknown {
-  for (const k of keys) if (o[k] !== undefined && o[k] !== null) return o[k];
-  return undefined;
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-function num(o: Obj, keys: readonly string[]): number | null {
-  const v = pick(o, keys);
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  return null;
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }
 
-function str(o: Obj, keys: readonly string[]): string {
-  const v = pick(o, keys);
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(String).join(' ');
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return '';
+function bool(v: unknown): boolean | null {
+  return typeof v === 'boolean' ? v : null;
 }
 
-function bool(o: Obj, keys: readonly string[]): boolean | null {
-  const v = pick(o, keys);
-  if (typeof v === 'boolean') return v;
-  if (v === 1 || v === 0) return v === 1;
-  return null;
-}
-
-function list(o: Obj, keys: readonly string[]): Obj[] {
-  const v = pick(o, keys);
+function list(v: unknown): Obj[] {
   return Array.isArray(v) ? v.filter(isObj) : [];
 }
 
-/** Display name of a container value (ContainerRef, string, or Huatuo's container_* fields). */
-export function containerName(o: Obj, fallback: AutotracingEvent['container']): string {
-  const c = pick(o, ['container']);
-  if (isObj(c)) return String(c.name ?? c.id ?? '');
-  if (typeof c === 'string') return c;
-  const h = str(o, ['containerName', 'container_hostname', 'containerId', 'container_id']);
-  if (h) return h;
-  return fallback ? (fallback.name ?? fallback.id) : '';
+function data(ev: AutotracingEvent): Obj {
+  return isObj(ev.data) ? ev.data : {};
 }
 
-/** Stack as text, innermost frame first, one frame a line. */
-function stackText(v: unknown): string {
-  if (typeof v === 'string') return v.trim();
-  if (Array.isArray(v)) {
-    return v
-      .map((f) => (typeof f === 'string' ? f : isObj(f) ? String(f.name ?? f.symbol ?? f.label ?? f.function ?? '') : String(f)))
-      .join('\n');
-  }
-  return '';
+/** A ContainerRef (or null) as the tables show it: name, else pod, else id (as the events table does); '' = the host. */
+export function containerOf(v: unknown): { container: string; containerId: string } {
+  if (!isObj(v)) return { container: '', containerId: '' };
+  const id = str(v.id);
+  return { container: str(v.name) || str(v.pod) || id, containerId: id };
+}
+
+/** Kernel stack (string[], outermost first as every tracer writes it) as text: one frame a line, outermost first. */
+export function stackText(v: unknown): string {
+  return Array.isArray(v) ? v.filter((f): f is string => typeof f === 'string').join('\n') : '';
 }
 
 // ---- dload ----
 
+/** One row per D-state task of data.tasks. */
 export interface DStateRow {
   pid: number | null;
   tid: number | null;
   comm: string;
-  cmdline: string;
+  command: string;
+  container: string;
+  containerId: string;
   state: string;
   wchan: string;
   blockedMs: number | null;
-  container: string;
-  knownIssue: string;
-  /** tasks in this event with the same stack (≥ 1) */
+  /** how blockedMs was measured: exec_start | last_arrival | observed ('' unknown) */
+  blockedSource: string;
+  /** in the container (or host scope) the event is about; false: context from elsewhere on the host */
+  inScope: boolean | null;
+  stillBlocked: boolean | null;
+  /** waiting for IO (io_schedule) */
+  iowait: boolean | null;
+  /** data.stackGroups[].group of its stack */
+  group: number | null;
+  /** tasks with the same stack in this capture (the group's count; ≥ 1) */
   sameStack: number;
+  /** the known issue its stack matches ('' none) */
+  knownIssue: string;
+  /** one frame a line, outermost first */
   stack: string;
 }
 
+/** One row per stack group of data.stackGroups (query option `by: "stack"`). */
+export interface DStateGroupRow {
+  group: number | null;
+  /** tasks with this stack (all of the scope, plus the host tasks listed) */
+  count: number | null;
+  /** of those, in the event's scope */
+  inScopeCount: number | null;
+  wchan: string;
+  knownIssue: string;
+  maxBlockedMs: number | null;
+  /** distinct commands and pids, comma-separated (the agent keeps up to 16 and 32) */
+  comms: string;
+  pids: string;
+  stack: string;
+}
+
+interface GroupInfo {
+  count: number | null;
+  knownIssue: string;
+}
+
+function groupsOf(d: Obj): Map<number, GroupInfo> {
+  const out = new Map<number, GroupInfo>();
+  for (const g of list(d.stackGroups)) {
+    const n = num(g.group);
+    if (n !== null) out.set(n, { count: num(g.count), knownIssue: str(g.knownIssue) });
+  }
+  return out;
+}
+
 export function dstateRows(ev: AutotracingEvent): DStateRow[] {
-  const d = ev.data as Obj;
-  const eventIssue = str(d, ['knownIssue', 'known_issue']);
-  const raw: Array<{ task: Obj; stack: string; issue: string }> = [];
-  for (const t of list(d, ['tasks', 'dstateTasks', 'stuckTasks', 'd_state_tasks'])) {
-    raw.push({ task: t, stack: stackText(pick(t, ['stack', 'kernelStack', 'kstack'])), issue: str(t, ['knownIssue', 'known_issue']) });
-  }
-  for (const g of list(d, ['groups', 'stackGroups', 'stacks'])) {
-    const stack = stackText(pick(g, ['stack', 'frames', 'kernelStack']));
-    const issue = str(g, ['knownIssue', 'known_issue']);
-    const tasks = list(g, ['tasks']);
-    if (tasks.length > 0) {
-      for (const t of tasks) raw.push({ task: t, stack: stackText(pick(t, ['stack'])) || stack, issue: str(t, ['knownIssue']) || issue });
-    } else {
-      const count = num(g, ['count']) ?? 1;
-      raw.push({ task: { ...g, sameStack: count }, stack, issue });
-    }
-  }
-  if (raw.length === 0 && typeof d.stack === 'string' && d.stack.trim() !== '') {
-    raw.push({ task: {}, stack: d.stack.trim(), issue: eventIssue }); // Huatuo: one stack text per event
-  }
-  const byStack = new Map<string, number>();
-  for (const r of raw) byStack.set(r.stack, (byStack.get(r.stack) ?? 0) + (num(r.task, ['sameStack']) ?? 1));
-  return raw.map(({ task, stack, issue }) => {
-    const blockedNs = num(task, ['blockedNs', 'blocked_ns']);
+  const d = data(ev);
+  const groups = groupsOf(d);
+  const tasks = list(d.tasks);
+  const stacks = tasks.map((t) => stackText(t.stack));
+  // without a group count (an agent that did not send stackGroups): tasks in this event with the same stack
+  const sameText = new Map<string, number>();
+  for (const s of stacks) sameText.set(s, (sameText.get(s) ?? 0) + 1);
+  return tasks.map((t, i) => {
+    const group = num(t.group);
+    const g = group === null ? undefined : groups.get(group);
     return {
-      pid: num(task, ['pid', 'tgid']),
-      tid: num(task, ['tid']),
-      comm: str(task, ['comm', 'process_name', 'name']),
-      cmdline: str(task, ['cmdline']),
-      state: str(task, ['state']) || 'D',
-      wchan: str(task, ['wchan', 'waitChannel']),
-      blockedMs: num(task, ['blockedMs', 'blocked_ms', 'blockedForMs']) ?? (blockedNs === null ? null : blockedNs / 1e6),
-      container: containerName(task, ev.container),
-      knownIssue: issue || eventIssue,
-      sameStack: byStack.get(stack) ?? 1,
-      stack,
+      pid: num(t.pid),
+      tid: num(t.tid),
+      comm: str(t.comm),
+      command: str(t.command),
+      ...containerOf(t.container),
+      state: str(t.state),
+      wchan: str(t.wchan),
+      blockedMs: num(t.blockedMs),
+      blockedSource: str(t.blockedSource),
+      inScope: bool(t.inScope),
+      stillBlocked: bool(t.stillBlocked),
+      iowait: bool(t.iowait),
+      group,
+      sameStack: g?.count ?? sameText.get(stacks[i]!) ?? 1,
+      knownIssue: str(t.knownIssue) || (g?.knownIssue ?? ''),
+      stack: stacks[i]!,
     };
   });
 }
 
+export function dstateGroupRows(ev: AutotracingEvent): DStateGroupRow[] {
+  return list(data(ev).stackGroups).map((g) => ({
+    group: num(g.group),
+    count: num(g.count),
+    inScopeCount: num(g.inScopeCount),
+    wchan: str(g.wchan),
+    knownIssue: str(g.knownIssue),
+    maxBlockedMs: num(g.maxBlockedMs),
+    comms: Array.isArray(g.comms) ? g.comms.filter((c): c is string => typeof c === 'string').join(', ') : '',
+    pids: Array.isArray(g.pids) ? g.pids.filter((p): p is number => typeof p === 'number').join(', ') : '',
+    stack: stackText(g.stack),
+  }));
+}
+
 // ---- memburst ----
 
+/** One row per data.topGrowers entry (largest RSS growth first). */
 export interface MemoryRow {
   rank: number;
   pid: number | null;
   comm: string;
-  cmdline: string;
+  command: string;
   container: string;
+  containerId: string;
   rssBytes: number | null;
+  /** RSS growth from the start of the growth window to the end of the capture (rssDeltaBytes) */
   growthBytes: number | null;
+  /** … to the trigger (rssDeltaAtTriggerBytes; null for a manual capture without readings) */
+  growthAtTriggerBytes: number | null;
+  startRssBytes: number | null;
+  anonBytes: number | null;
+  anonGrowthBytes: number | null;
+  /** page allocations sampled during the capture (null: no allocation profile) */
+  allocBytes: number | null;
+  exited: boolean | null;
 }
 
+/** One row per data.containers entry. */
 export interface MemoryContainerRow {
   container: string;
-  usageBytes: number | null;
+  containerId: string;
+  processes: number | null;
+  rssBytes: number | null;
+  /** sum of its processes' RSS growth (rssDeltaBytes) */
   growthBytes: number | null;
+  /** the cgroup's own memory (page cache included) at the end, its change over the capture, its limit */
+  usageBytes: number | null;
+  usageGrowthBytes: number | null;
+  limitBytes: number | null;
 }
 
 export function memoryRows(ev: AutotracingEvent): MemoryRow[] {
-  const d = ev.data as Obj;
-  const procs = list(d, ['growers', 'topGrowers', 'processes', 'top', 'top_memory_usage']);
-  return procs.map((p, i) => ({
-    rank: num(p, ['rank']) ?? i + 1,
-    pid: num(p, ['pid']),
-    comm: str(p, ['comm', 'process_name', 'name']),
-    cmdline: str(p, ['cmdline']),
-    container: containerName(p, ev.container),
-    rssBytes: num(p, ['rssBytes', 'rss', 'rss_bytes', 'currentRssBytes', 'memory_size']),
-    growthBytes: num(p, ['growthBytes', 'rssDeltaBytes', 'deltaBytes', 'rss_delta', 'growth']),
+  return list(data(ev).topGrowers).map((p, i) => ({
+    rank: num(p.rank) ?? i + 1,
+    pid: num(p.pid),
+    comm: str(p.comm),
+    command: str(p.command),
+    ...containerOf(p.container),
+    rssBytes: num(p.rssBytes),
+    growthBytes: num(p.rssDeltaBytes),
+    growthAtTriggerBytes: num(p.rssDeltaAtTriggerBytes),
+    startRssBytes: num(p.startRssBytes),
+    anonBytes: num(p.anonBytes),
+    anonGrowthBytes: num(p.anonDeltaBytes),
+    allocBytes: num(p.allocBytes),
+    exited: bool(p.exited),
   }));
 }
 
 export function memoryContainerRows(ev: AutotracingEvent): MemoryContainerRow[] {
-  const d = ev.data as Obj;
-  return list(d, ['containers', 'containerUsage']).map((c) => ({
-    container: containerName(c, null) || str(c, ['id', 'name']),
-    usageBytes: num(c, ['usageBytes', 'usage', 'memoryBytes']),
-    growthBytes: num(c, ['growthBytes', 'deltaBytes', 'growth']),
+  return list(data(ev).containers).map((c) => ({
+    ...containerOf(c.container),
+    processes: num(c.processes),
+    rssBytes: num(c.rssBytes),
+    growthBytes: num(c.rssDeltaBytes),
+    usageBytes: num(c.usageBytes),
+    usageGrowthBytes: num(c.usageDeltaBytes),
+    limitBytes: num(c.limitBytes),
   }));
 }
 
 // ---- iotracing ----
 
+/** One row per process × file (data.processes[].files[]); a process without files gets one row of its own totals. */
 export interface IoRow {
   device: string;
   pid: number | null;
   comm: string;
+  command: string;
   container: string;
-  writeback: boolean;
+  containerId: string;
+  /** whose IO this row is: process | cgroup (cgroup writeback, pid null) | unknown (flusher, dirtied before the window) */
+  owner: string;
+  exited: boolean | null;
+  /** the agent's explanation for writeback rows whose dirtier is not known ('' otherwise) */
+  label: string;
   path: string;
   inode: number | null;
+  /** file | metadata | swap | unknown ('' for a process row without files) */
+  kind: string;
+  /** true: direct IO; false: buffered (page cache); null: process row without files */
   direct: boolean | null;
+  writeback: boolean;
+  /** submitter | dirtier | cgroup | flusher */
+  chargedVia: string;
+  /** the threads that wrote this process's dirty pages back, "comm[pid]" comma-separated */
+  submittedBy: string;
+  /** filesystem level: page-cache reads, pages newly dirtied, direct IO (bytes/s over the window) */
   readBps: number | null;
   writeBps: number | null;
+  /** block requests charged to it (bytes/s) */
   diskReadBps: number | null;
   diskWriteBps: number | null;
+  /** block requests in the window */
+  readOps: number | null;
+  writeOps: number | null;
+  /** average and maximum latency, µs: q2c = request start → completion (await), d2c = issue to the driver → completion */
   q2cUs: number | null;
   d2cUs: number | null;
   maxQ2cUs: number | null;
   maxD2cUs: number | null;
 }
 
-const READ_BPS = ['readBps', 'read_bps', 'fs_read_bps', 'total_fs_read_bps', 'fsReadBps'];
-const WRITE_BPS = ['writeBps', 'write_bps', 'fs_write_bps', 'total_fs_write_bps', 'fsWriteBps'];
-const DISK_READ_BPS = ['diskReadBps', 'disk_read_bps', 'total_disk_read_bps'];
-const DISK_WRITE_BPS = ['diskWriteBps', 'disk_write_bps', 'total_disk_write_bps'];
+type IoNumbers = Pick<IoRow, 'readBps' | 'writeBps' | 'diskReadBps' | 'diskWriteBps' | 'readOps' | 'writeOps' | 'q2cUs' | 'd2cUs' | 'maxQ2cUs' | 'maxD2cUs'>;
 
-/** A device given as its name or as an object with a name. */
-function deviceName(o: Obj, keys: readonly string[]): string {
-  const v = pick(o, keys);
-  if (isObj(v)) return str(v, ['name', 'device']);
-  return str(o, keys);
+function ioNumbers(o: Obj): IoNumbers {
+  return {
+    readBps: num(o.readBps),
+    writeBps: num(o.writeBps),
+    diskReadBps: num(o.diskReadBps),
+    diskWriteBps: num(o.diskWriteBps),
+    readOps: num(o.readOps),
+    writeOps: num(o.writeOps),
+    q2cUs: num(o.q2cUs),
+    d2cUs: num(o.d2cUs),
+    maxQ2cUs: num(o.maxQ2cUs),
+    maxD2cUs: num(o.maxD2cUs),
+  };
 }
 
 export function ioRows(ev: AutotracingEvent): IoRow[] {
-  const d = ev.data as Obj;
-  const snap = isObj(d.reason_snapshot) ? d.reason_snapshot : isObj(d.trigger) ? d.trigger : {};
-  const eventDevice = deviceName(d, ['device']) || deviceName(snap, ['device']);
+  const d = data(ev);
+  const eventDevice = str(d.device);
   const rows: IoRow[] = [];
-  for (const p of list(d, ['processes', 'topProcesses', 'process_file_io_stats'])) {
-    const base = {
-      device: deviceName(p, ['device']) || eventDevice,
-      pid: num(p, ['pid']),
-      comm: str(p, ['comm', 'process_name']),
-      container: containerName(p, ev.container),
-      writeback: bool(p, ['writeback']) ?? false,
+  for (const p of list(d.processes)) {
+    const proc = {
+      pid: num(p.pid),
+      comm: str(p.comm),
+      command: str(p.command),
+      ...containerOf(p.container),
+      owner: str(p.owner),
+      exited: bool(p.exited),
+      label: str(p.label),
     };
-    const files = list(p, ['files', 'topFiles', 'total_files']);
+    const files = list(p.files);
     if (files.length === 0) {
       rows.push({
-        ...base,
+        device: eventDevice,
+        ...proc,
         path: '',
         inode: null,
+        kind: '',
         direct: null,
-        readBps: num(p, READ_BPS),
-        writeBps: num(p, WRITE_BPS),
-        diskReadBps: num(p, DISK_READ_BPS),
-        diskWriteBps: num(p, DISK_WRITE_BPS),
-        q2cUs: num(p, ['q2cUs', 'q2c_us']),
-        d2cUs: num(p, ['d2cUs', 'd2c_us']),
-        maxQ2cUs: num(p, ['maxQ2cUs', 'max_q2c_us']),
-        maxD2cUs: num(p, ['maxD2cUs', 'max_d2c_us']),
+        writeback: bool(p.writeback) ?? false,
+        chargedVia: '',
+        submittedBy: '',
+        ...ioNumbers(p),
       });
       continue;
     }
     for (const f of files) {
       rows.push({
-        ...base,
-        device: deviceName(f, ['device', 'dev']) || base.device,
-        path: str(f, ['path']),
-        inode: num(f, ['inode', 'ino']),
-        direct: bool(f, ['direct', 'is_direct']),
-        readBps: num(f, READ_BPS),
-        writeBps: num(f, WRITE_BPS),
-        diskReadBps: num(f, DISK_READ_BPS),
-        diskWriteBps: num(f, DISK_WRITE_BPS),
-        q2cUs: num(f, ['q2cUs', 'q2c_us']),
-        d2cUs: num(f, ['d2cUs', 'd2c_us']),
-        maxQ2cUs: num(f, ['maxQ2cUs', 'max_q2c_us']),
-        maxD2cUs: num(f, ['maxD2cUs', 'max_d2c_us']),
+        device: str(f.device) || eventDevice,
+        ...proc,
+        path: str(f.path),
+        inode: num(f.inode),
+        kind: str(f.kind),
+        direct: bool(f.direct),
+        writeback: bool(f.writeback) ?? false,
+        chargedVia: str(f.chargedVia),
+        submittedBy: list(f.submittedBy)
+          .map((s) => `${str(s.comm)}[${num(s.pid) ?? '?'}]`)
+          .join(', '),
+        ...ioNumbers(f),
       });
     }
   }

@@ -4,12 +4,13 @@
 //   counts      timeseries-multi: one frame per series, fields time + count (float64) whose labels are
 //               host/type(/container); meta.type "timeseries-multi", typeVersion [0,1].
 //   flamegraph  nested-set frame: label, level, value, self, kind; preferredVisualisationType "flamegraph".
-//   dstate/io/memory  tables of the evidence rows of dload / iotracing / memburst events.
+//   dstate/io/memory  tables of the evidence rows of dload / iotracing / memburst events
+//               (src/backend/evidence/shapes.ts reads them; src/backend/README.md lists the columns).
 import type { AutotracingEvent } from '../../../agent/src/events/event';
 import type { CountsResponse } from '../../../agent/src/api/schemas';
 import type { AgentFailure } from '../agents/fanout';
 import { failureSummary } from '../agents/fanout';
-import type { DStateRow, IoRow, MemoryContainerRow, MemoryRow } from '../evidence/shapes';
+import type { DStateGroupRow, DStateRow, IoRow, MemoryContainerRow, MemoryRow } from '../evidence/shapes';
 import { grafanaUnit, type FlameRows } from '../flamegraph/nested';
 import { addNotice, field, type Frame, type FrameMeta } from '../frames/frame';
 import type { EventWithAgent } from './fetch';
@@ -206,9 +207,38 @@ export function dstateFrame(refId: string, rows: ReadonlyArray<EvidenceBase & { 
       field('wchan', 'string', x.map((r) => r.wchan)),
       field('blocked', 'float64', x.map((r) => r.blockedMs), { config: { unit: 'ms' } }),
       field('knownIssue', 'string', x.map((r) => r.knownIssue)),
+      field('group', 'int64', x.map((r) => r.group)),
       field('sameStack', 'int64', x.map((r) => r.sameStack)),
+      field('inScope', 'bool', x.map((r) => r.inScope)),
+      field('stillBlocked', 'bool', x.map((r) => r.stillBlocked)),
+      field('iowait', 'bool', x.map((r) => r.iowait)),
       field('stack', 'string', x.map((r) => r.stack)),
-      field('cmdline', 'string', x.map((r) => r.cmdline)),
+      field('command', 'string', x.map((r) => r.command)),
+      field('blockedSource', 'string', x.map((r) => r.blockedSource)),
+      field('containerId', 'string', x.map((r) => r.containerId)),
+    ],
+  };
+}
+
+/** dstate with `by: "stack"`: one row per stack group of each capture. */
+export function dstateGroupFrame(refId: string, rows: ReadonlyArray<EvidenceBase & { row: DStateGroupRow }>): Frame {
+  const x = rows.map((r) => r.row);
+  return {
+    name: 'dstate stacks',
+    refId,
+    meta: { preferredVisualisationType: 'table' },
+    fields: [
+      ...baseFields(rows),
+      field('scope', 'string', rows.map((r) => containerLabel(r.event.container) || 'host')),
+      field('group', 'int64', x.map((r) => r.group)),
+      field('count', 'int64', x.map((r) => r.count)),
+      field('inScopeCount', 'int64', x.map((r) => r.inScopeCount)),
+      field('wchan', 'string', x.map((r) => r.wchan)),
+      field('knownIssue', 'string', x.map((r) => r.knownIssue)),
+      field('maxBlocked', 'float64', x.map((r) => r.maxBlockedMs), { config: { unit: 'ms' } }),
+      field('comms', 'string', x.map((r) => r.comms)),
+      field('pids', 'string', x.map((r) => r.pids)),
+      field('stack', 'string', x.map((r) => r.stack)),
     ],
   };
 }
@@ -219,6 +249,7 @@ export function memoryFrames(
   containers: ReadonlyArray<EvidenceBase & { row: MemoryContainerRow }>,
 ): Frame[] {
   const x = procs.map((r) => r.row);
+  const bytes = { config: { unit: 'bytes' } };
   const frames: Frame[] = [
     {
       name: 'memory',
@@ -230,9 +261,16 @@ export function memoryFrames(
         field('pid', 'int64', x.map((r) => r.pid)),
         field('comm', 'string', x.map((r) => r.comm)),
         field('container', 'string', x.map((r) => r.container)),
-        field('growth', 'float64', x.map((r) => r.growthBytes), { config: { unit: 'bytes' } }),
-        field('rss', 'float64', x.map((r) => r.rssBytes), { config: { unit: 'bytes' } }),
-        field('cmdline', 'string', x.map((r) => r.cmdline)),
+        field('growth', 'float64', x.map((r) => r.growthBytes), bytes),
+        field('rss', 'float64', x.map((r) => r.rssBytes), bytes),
+        field('growthAtTrigger', 'float64', x.map((r) => r.growthAtTriggerBytes), bytes),
+        field('startRss', 'float64', x.map((r) => r.startRssBytes), bytes),
+        field('anon', 'float64', x.map((r) => r.anonBytes), bytes),
+        field('anonGrowth', 'float64', x.map((r) => r.anonGrowthBytes), bytes),
+        field('alloc', 'float64', x.map((r) => r.allocBytes), bytes),
+        field('exited', 'bool', x.map((r) => r.exited)),
+        field('command', 'string', x.map((r) => r.command)),
+        field('containerId', 'string', x.map((r) => r.containerId)),
       ],
     },
   ];
@@ -245,8 +283,13 @@ export function memoryFrames(
       fields: [
         ...baseFields(containers),
         field('container', 'string', c.map((r) => r.container)),
-        field('growth', 'float64', c.map((r) => r.growthBytes), { config: { unit: 'bytes' } }),
-        field('usage', 'float64', c.map((r) => r.usageBytes), { config: { unit: 'bytes' } }),
+        field('processes', 'int64', c.map((r) => r.processes)),
+        field('growth', 'float64', c.map((r) => r.growthBytes), bytes),
+        field('rss', 'float64', c.map((r) => r.rssBytes), bytes),
+        field('usage', 'float64', c.map((r) => r.usageBytes), bytes),
+        field('usageGrowth', 'float64', c.map((r) => r.usageGrowthBytes), bytes),
+        field('limit', 'float64', c.map((r) => r.limitBytes), bytes),
+        field('containerId', 'string', c.map((r) => r.containerId)),
       ],
     });
   }
@@ -255,6 +298,8 @@ export function memoryFrames(
 
 export function ioFrame(refId: string, rows: ReadonlyArray<EvidenceBase & { row: IoRow }>): Frame {
   const x = rows.map((r) => r.row);
+  const bps = { config: { unit: 'Bps' } };
+  const us = { config: { unit: 'µs' } };
   return {
     name: 'io',
     refId,
@@ -266,17 +311,27 @@ export function ioFrame(refId: string, rows: ReadonlyArray<EvidenceBase & { row:
       field('comm', 'string', x.map((r) => r.comm)),
       field('container', 'string', x.map((r) => r.container)),
       field('path', 'string', x.map((r) => r.path)),
-      field('inode', 'int64', x.map((r) => r.inode)),
+      field('readBps', 'float64', x.map((r) => r.readBps), bps),
+      field('writeBps', 'float64', x.map((r) => r.writeBps), bps),
+      field('diskReadBps', 'float64', x.map((r) => r.diskReadBps), bps),
+      field('diskWriteBps', 'float64', x.map((r) => r.diskWriteBps), bps),
+      field('q2c', 'float64', x.map((r) => r.q2cUs), us),
+      field('maxQ2c', 'float64', x.map((r) => r.maxQ2cUs), us),
+      field('d2c', 'float64', x.map((r) => r.d2cUs), us),
+      field('maxD2c', 'float64', x.map((r) => r.maxD2cUs), us),
       field('direct', 'bool', x.map((r) => r.direct)),
       field('writeback', 'bool', x.map((r) => r.writeback)),
-      field('readBps', 'float64', x.map((r) => r.readBps), { config: { unit: 'Bps' } }),
-      field('writeBps', 'float64', x.map((r) => r.writeBps), { config: { unit: 'Bps' } }),
-      field('diskReadBps', 'float64', x.map((r) => r.diskReadBps), { config: { unit: 'Bps' } }),
-      field('diskWriteBps', 'float64', x.map((r) => r.diskWriteBps), { config: { unit: 'Bps' } }),
-      field('q2c', 'float64', x.map((r) => r.q2cUs), { config: { unit: 'µs' } }),
-      field('d2c', 'float64', x.map((r) => r.d2cUs), { config: { unit: 'µs' } }),
-      field('maxQ2c', 'float64', x.map((r) => r.maxQ2cUs), { config: { unit: 'µs' } }),
-      field('maxD2c', 'float64', x.map((r) => r.maxD2cUs), { config: { unit: 'µs' } }),
+      field('label', 'string', x.map((r) => r.label)),
+      field('owner', 'string', x.map((r) => r.owner)),
+      field('chargedVia', 'string', x.map((r) => r.chargedVia)),
+      field('submittedBy', 'string', x.map((r) => r.submittedBy)),
+      field('kind', 'string', x.map((r) => r.kind)),
+      field('inode', 'int64', x.map((r) => r.inode)),
+      field('readOps', 'int64', x.map((r) => r.readOps)),
+      field('writeOps', 'int64', x.map((r) => r.writeOps)),
+      field('exited', 'bool', x.map((r) => r.exited)),
+      field('command', 'string', x.map((r) => r.command)),
+      field('containerId', 'string', x.map((r) => r.containerId)),
     ],
   };
 }

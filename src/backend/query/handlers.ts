@@ -4,7 +4,7 @@ import { TRACER_TYPES, type TracerType } from '../../../agent/src/events/event';
 import type { MergedFlamegraph, NestedFlamegraph } from '../../../agent/src/api/schemas';
 import { AgentError, type AgentClient } from '../agents/client';
 import { fanOut, type AgentFailure } from '../agents/fanout';
-import { EVIDENCE_TYPE, dstateRows, ioRows, memoryContainerRows, memoryRows } from '../evidence/shapes';
+import { EVIDENCE_TYPE, dstateGroupRows, dstateRows, ioRows, memoryContainerRows, memoryRows } from '../evidence/shapes';
 import { FlamegraphShapeError, MAX_FRAME_NODES, mergeGraphs, nestedToRows, pruneTree, rowsToTree, treeToRows, type FlameRows } from '../flamegraph/nested';
 import { frameToArrow } from '../frames/arrow';
 import type { Frame } from '../frames/frame';
@@ -18,6 +18,7 @@ import {
   coarsenCounts,
   countsFrames,
   dstateFrame,
+  dstateGroupFrame,
   eventsFrame,
   flamegraphFrame,
   ioFrame,
@@ -294,8 +295,10 @@ async function evidenceEvents(q: ParsedQuery, type: TracerType, ctx: Ctx): Promi
 
 async function dstateQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   const ev = await evidenceEvents(q, EVIDENCE_TYPE.dstate, ctx);
-  const rows = ev.rows.flatMap(({ event }) => dstateRows(event).map((row) => ({ event, row })));
-  const frames = [dstateFrame(q.refId, rows)];
+  const frames =
+    q.dstateBy === 'stack'
+      ? [dstateGroupFrame(q.refId, ev.rows.flatMap(({ event }) => dstateGroupRows(event).map((row) => ({ event, row }))))]
+      : [dstateFrame(q.refId, ev.rows.flatMap(({ event }) => dstateRows(event).map((row) => ({ event, row }))))];
   noteFailures(frames, ev.failed, ev.asked);
   return frames;
 }

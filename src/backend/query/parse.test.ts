@@ -37,6 +37,12 @@ describe('query JSON', () => {
     assert.deepEqual(parseQuery(dq({ queryType: 'events', hosts: 'a,b,,a' })).hosts, ['a', 'b']);
   });
 
+  it('optional extension by: "stack" for dstate (one row per stack group); counts keep by type unless container', () => {
+    assert.equal(parseQuery(dq({ queryType: 'dstate', by: 'stack' })).dstateBy, 'stack');
+    assert.equal(parseQuery(dq({ queryType: 'dstate' })).dstateBy, 'task');
+    assert.equal(parseQuery(dq({ queryType: 'counts', by: 'stack' })).by, 'type');
+  });
+
   it('rejects what is wrong with a 400 QueryError', () => {
     const cases: Array<[string | object, RegExp]> = [
       ['{"queryType":', /malformed/],

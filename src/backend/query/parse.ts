@@ -26,9 +26,11 @@ export interface ParsedQuery {
   container: string | null;
   eventId: string | null;
   limit: number | null;
-  /** optional extensions (not in the contract): profile name for flamegraph, grouping for counts */
+  /** optional extensions (not in the contract): profile name for flamegraph, grouping for counts, and
+   *  for dstate one row per task (default) or, with `by: "stack"`, one row per stack group */
   profile: string | null;
   by: 'type' | 'container';
+  dstateBy: 'task' | 'stack';
   from: number;
   to: number;
   intervalMs: number;
@@ -109,6 +111,7 @@ export function parseQuery(q: DataQuery): ParsedQuery {
     profile = json.profile;
   }
   const by = json.by === 'container' ? 'container' : 'type';
+  const dstateBy = json.by === 'stack' ? 'stack' : 'task';
 
   let from = q.timeRange?.fromEpochMS ?? 0;
   let to = q.timeRange?.toEpochMS ?? 0;
@@ -129,6 +132,7 @@ export function parseQuery(q: DataQuery): ParsedQuery {
     limit,
     profile,
     by,
+    dstateBy,
     from,
     to,
     intervalMs: q.intervalMS > 0 ? q.intervalMS : 0,
