@@ -58,6 +58,18 @@ const TRACERS = {
   },
 };
 
+/** Undone on the way out, also on Ctrl-C: workloads, the container's cgroups, the backend, the agent and its folder. */
+const cleanup: Array<() => Promise<void>> = [];
+async function runCleanup(): Promise<void> {
+  for (const c of cleanup.splice(0).reverse()) await c().catch((e: Error) => log(`cleanup: ${e.message}`));
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up`);
+    void runCleanup().finally(() => process.exit(130));
+  });
+}
+
 interface Recorded {
   key: string;
   how: 'detector' | 'manual';
@@ -69,7 +81,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const agent = await new RealAgent({ host: 'autotracing-rec', tracers: TRACERS }).start();
   log(`agent at ${agent.url}`);
-  const cleanup: Array<() => Promise<void>> = [() => agent.stop()];
+  cleanup.push(() => agent.stop());
   const recorded: Recorded[] = [];
   const captures: Record<string, { status: number; body: unknown }> = {};
   try {
@@ -91,7 +103,9 @@ async function main(): Promise<void> {
     const container = new FakeContainer().create();
     cleanup.push(() => container.remove());
     // idle first, so that the detector's baseline is the quiet container; then one busy worker
-    container.run('sh', ['-c', 'sleep 5; exec stress-ng --cpu 1 --cpu-method int64 --timeout 120s --quiet']);
+    // (test/workloads/spinner: frame pointers and symbols, so the container's flame graph has user stacks; Debian's
+    // stress-ng is stripped and shows as one [stress-ng] frame)
+    container.run('sh', ['-c', `sleep 5; exec ${workload('spinner')} 120`]);
     const idle = await agent.waitForTrigger('cpuidle', 30_000, (e) => e.container?.id === container.id);
     if (idle) recorded.push({ key: 'cpuidle-trigger', how: 'detector', event: idle });
     else log('the cpuidle detector did not fire within 30 s: only the manual capture is recorded');
@@ -133,6 +147,10 @@ async function main(): Promise<void> {
     }
     const endedAt = Date.now();
 
+    // --- the previous recording goes (only now, so that a failed run leaves it in place): agent/ and the JSON files
+    fs.rmSync(path.join(OUT, 'agent'), { recursive: true, force: true });
+    for (const f of fs.existsSync(OUT) ? fs.readdirSync(OUT) : []) if (f.endsWith('.json')) fs.rmSync(path.join(OUT, f));
+
     // --- the agent's own answers
     const info = await agent.get<Record<string, unknown>>('/api/v1/info');
     write('agent/info.json', info);
@@ -147,7 +165,7 @@ async function main(): Promise<void> {
     for (const r of recorded) write(`agent/event-${r.key}.json`, await agent.get(`/api/v1/events/${r.event.id}`));
     // the agent's flame graphs of one event (the backend's answers below hold every profile of every event)
     const first = recorded.find((r) => r.key === 'cpusys') ?? recorded[0];
-    for (const profile of first ? profilesOf(first.event) : []) {
+    for (const profile of first ? profilesOf(first.event).filter((p) => p !== 'before') : []) {
       write(`agent/${fgFile(first!.key, profile)}`, await agent.get(`/api/v1/events/${first!.event.id}/flamegraph?format=nested&profile=${profile}`));
     }
     if (first) write(`agent/flamegraph-${first.key}.folded.txt`, (await agent.api('GET', `/api/v1/events/${first.event.id}/flamegraph?format=folded`)).text);
@@ -177,7 +195,8 @@ async function main(): Promise<void> {
     for (const r of recorded) {
       const ev = await resource(`events/${r.event.id}`);
       captured[r.key] = { how: r.how, agent: ev.headers['x-autotracing-agent']?.[0] ?? '', event: JSON.parse(ev.body.toString()) };
-      for (const profile of profilesOf(r.event)) {
+      // every profile; the seconds before the trigger only for the cpusys capture (the diff tests' baseline)
+      for (const profile of profilesOf(r.event).filter((p) => p !== 'before' || r.key === 'cpusys')) {
         (flamegraphs[r.event.id] ??= {})[profile] = await json(`events/${r.event.id}/flamegraph`, `format=nested&profile=${profile}`);
       }
     }
@@ -191,8 +210,9 @@ async function main(): Promise<void> {
         files[format] = {
           contentType: r.headers['content-type']?.[0] ?? null,
           bytes: body.length,
-          // folded text in full; the pprof is gzip'd protobuf (its inflated size); the SVG's first line
-          ...(format === 'folded' ? { text: body.toString() } : {}),
+          // folded text: its line count and first lines (agent/ has it in full); the pprof is gzip'd protobuf (its
+          // inflated size); the SVG's first characters
+          ...(format === 'folded' ? { lines: body.toString().split('\n').filter(Boolean).length, head: body.toString().split('\n').slice(0, 20) } : {}),
           ...(format === 'pprof' ? { gzip: body[0] === 0x1f && body[1] === 0x8b, inflatedBytes: gunzipSync(body).length } : {}),
           ...(format === 'svg' ? { head: body.toString().slice(0, 200) } : {}),
         };
@@ -233,7 +253,7 @@ async function main(): Promise<void> {
       types: byType,
     });
   } finally {
-    for (const c of cleanup.reverse()) await c().catch((e: Error) => log(`cleanup: ${e.message}`));
+    await runCleanup();
   }
 }
 
