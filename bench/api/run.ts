@@ -194,6 +194,7 @@ tracers:
         const mem = procMem(pid)!;
         const row: Row = { pass, scenario: s.name, connections: c, load, daemonCpu: round(daemonCpu / cont.seconds, 2), daemonRssMiB: round(mem.rssKiB / 1024), daemonHwmMiB: round(mem.hwmKiB / 1024), contention: cont };
         rows.push(row);
+        writeResult('api-bench-partial.json', { info, rows });
         console.error(
           `pass ${pass} ${s.name.padEnd(22)} c=${String(c).padEnd(2)} p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms ${load.rps} req/s ${load.bytesPerResponse} B codes ${JSON.stringify(load.statusCodes)} agent ${row.daemonCpu} CPU RSS ${row.daemonRssMiB} MiB load ${cont.loadavg1.mean} others ${cont.otherBusyCpus} CPU`,
         );
