@@ -2,6 +2,7 @@
 // the rest of the (shared) machine was while it ran — load average and the CPU time spent by
 // processes other than the ones under test.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,4 +146,10 @@ export function writeResult(name: string, value: unknown): string {
 export function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+}
+
+/** A 64-hex container id for a label. (test/helpers/workloads fakeContainerId only looks at the first
+ *  8 characters of its label: `bench-123-1` and `bench-123-2` would get the same id.) */
+export function uniqueId(label: string): string {
+  return createHash('sha256').update(label).digest('hex');
 }

@@ -23,8 +23,8 @@ import { openStore, storePath } from '../../agent/src/store';
 import { decode } from '../../agent/src/profiles/codec';
 import type { AutotracingEvent } from '../../agent/src/events/event';
 import { startDaemon, READ_TOKEN, ADMIN_TOKEN, type Daemon } from '../../test/helpers/daemon';
-import { makeCgroup, fakeContainerId, CGROUP_V1_CPU, type TestCgroup } from '../../test/helpers/workloads';
-import { Contention, arg, foreignLoad, machine, median, procCpuSeconds, round, writeResult } from '../common/host';
+import { makeCgroup, CGROUP_V1_CPU, type TestCgroup } from '../../test/helpers/workloads';
+import { Contention, uniqueId, arg, foreignLoad, machine, median, procCpuSeconds, round, writeResult } from '../common/host';
 
 const RUNS = Number(arg('runs', '7'));
 const TRACERS = arg('tracers', 'cpusys,cpuidle').split(',') as ('cpusys' | 'cpuidle')[];
@@ -108,7 +108,7 @@ ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
     let procs: string[] = [];
     let containerId: string | null = null;
     if (type === 'cpuidle') {
-      containerId = fakeContainerId(`bench-${process.pid}-${i}`);
+      containerId = uniqueId(`detect-${process.pid}-${i}`);
       cg = [makeCgroup(CGROUP_V1_CPU, `/docker/${containerId}`), makeCgroup('/sys/fs/cgroup/cpuacct', `/docker/${containerId}`)];
       fs.writeFileSync(path.join(cg[0]!.dir, 'cpu.cfs_quota_us'), '100000'); // 1 CPU (period 100 ms)
       procs = cg.map((c) => c.procs);

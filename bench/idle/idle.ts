@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon, READ_TOKEN, ADMIN_TOKEN } from '../../test/helpers/daemon';
-import { makeCgroup, fakeContainerId, CGROUP_V1_CPU, type TestCgroup } from '../../test/helpers/workloads';
-import { Contention, arg, machine, procCpuSeconds, procMem, round, writeResult } from '../common/host';
+import { makeCgroup, CGROUP_V1_CPU, type TestCgroup } from '../../test/helpers/workloads';
+import { Contention, uniqueId, arg, machine, procCpuSeconds, procMem, round, writeResult } from '../common/host';
 
 const MINUTES = Number(arg('minutes', '5'));
 const TRACERS = arg('tracers', 'cpusys,cpuidle');
@@ -89,7 +89,7 @@ ${ALL.map((t) => `  ${t}: { enabled: ${enabled.includes(t)} }`).join('\n')}
   );
   const cgs: TestCgroup[] = [];
   for (let i = 0; i < CONTAINERS; i++) {
-    const id = fakeContainerId(`idle-${process.pid}-${i}`);
+    const id = uniqueId(`idle-${process.pid}-${i}`);
     cgs.push(makeCgroup(CGROUP_V1_CPU, `/docker/${id}`), makeCgroup('/sys/fs/cgroup/cpuacct', `/docker/${id}`));
   }
   try {
