@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every test suite, in two phases. First the suites that only need CPU (node unit tests, the datasource
-# backend against a Grafana-like host, the frontend's jest tests, the real-browser test) run side by
-# side; then the kernel tests (*.kernel.test.ts: real BPF programs, real load, sample counts checked
+# Every test suite, in phases. First the suites that only need CPU (node unit tests, the datasource
+# backend against a Grafana-like host, the frontend's jest tests) run side by side; then the real-browser
+# test (headless Chromium, a real agent and the backend executable); then the kernel tests (*.kernel.test.ts: real BPF programs, real load, sample counts checked
 # against CPU time) run one file at a time on an otherwise quiet machine.
 # Logs go to test/artifacts/logs/; a failing suite's log is printed at the end.
 set -uo pipefail
@@ -16,7 +16,6 @@ npx tsc -p tsconfig.node.json || exit 1
 mapfile -t unit < <(find build -name '*.test.js' ! -name '*.kernel.test.js' ! -name '*.browser.test.js' \
   ! -path 'build/src/backend/*' ! -path 'build/test/backend/*' ! -path '*/node_modules/*' | sort)
 mapfile -t kernel < <(find build -name '*.kernel.test.js' ! -path '*/node_modules/*' | sort)
-mapfile -t browser < <(find build -name '*.browser.test.js' ! -path '*/node_modules/*' | sort)
 
 declare -A pids
 failed=()
@@ -42,9 +41,14 @@ t0=$SECONDS
 run_suite unit node --test --test-concurrency=2 --test-reporter=spec "${unit[@]}"
 run_suite backend npm run -s test:backend
 run_suite frontend npm run -s test:ci
-if ((${#browser[@]})); then run_suite browser node --test --test-concurrency=1 --test-reporter=spec "${browser[@]}"; fi
 wait_all
 echo "[test] phase 1 took $((SECONDS - t0)) s"
+
+# the browser test runs a real agent capturing under real load: on its own, between the two phases
+tb=$SECONDS
+run_suite browser node --import tsx --test --test-reporter=spec test/browser/*.test.ts
+wait_all
+echo "[test] browser took $((SECONDS - tb)) s"
 
 t1=$SECONDS
 run_suite kernel node --test --test-concurrency=1 --test-reporter=spec "${kernel[@]}"

@@ -1,6 +1,7 @@
 // Real workloads for tests: processes with known stacks, CPU time read back from /proc, and cgroups
 // created in the live hierarchies to stand in for containers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -112,9 +113,7 @@ export function makeCgroup(parentDir: string, rel: string): TestCgroup {
 export const CGROUP_V1_CPU = '/sys/fs/cgroup/cpu';
 export const CGROUP_UNIFIED = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
 
-/** A fake container id: 64 hex chars derived from a label, so tests can find it again. */
+/** A fake container id: 64 hex chars, a hash of the whole label, so tests can find it again. */
 export function fakeContainerId(label: string): string {
-  let h = '';
-  for (let i = 0; h.length < 64; i++) h += ((label.charCodeAt(i % label.length) * 2654435761 + i * 40503) >>> 0).toString(16).padStart(8, '0');
-  return h.slice(0, 64);
+  return createHash('sha256').update(label).digest('hex');
 }

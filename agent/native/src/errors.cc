@@ -16,10 +16,16 @@ static const size_t kMaxLog = 24 * 1024;  // the tail of a verifier log holds th
 
 static int PrintFn(enum libbpf_print_level level, const char *fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = vsnprintf(buf, sizeof(buf), fmt, args);
+  // Verifier logs arrive as one very long message: size it first rather than cut it at a fixed buffer.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
   if (n > 0) {
-    g_log.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
+    std::string buf(static_cast<size_t>(n) + 1, '\0');
+    vsnprintf(&buf[0], buf.size(), fmt, args);
+    buf.resize(static_cast<size_t>(n));
+    g_log.append(buf);
     if (g_log.size() > kMaxLog) g_log.erase(0, g_log.size() - kMaxLog);
   }
   return 0;

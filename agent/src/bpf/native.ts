@@ -21,7 +21,7 @@ export interface MapInfo {
   type: number;
   keySize: number;
   valueSize: number;
-  /** bytes per value in user space: per-CPU maps hold one 8-byte-aligned slot per possible CPU */
+  /** bytes of one key's value as user space reads it: for per-CPU maps, all CPUs' 8-byte-aligned slots together */
   valueStride: number;
   maxEntries: number;
   percpu: boolean;

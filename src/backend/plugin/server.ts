@@ -56,6 +56,20 @@ export class PluginServer {
 
   constructor(private readonly opts: PluginServerOptions) {
     this.instances = new InstanceManager(opts.log, opts.resolver, (outcome) => this.metrics.agentRequest(outcome));
+    // grpc-js logs plain text to stderr (e.g. "No address added out of total 1 resolved" while we try
+    // ports); route it through our JSON logger so Grafana's host can parse every stderr line.
+    const glog = opts.log.child({ component: 'grpc-js' });
+    grpc.setLogger({
+      // a taken port while we walk the range is expected; anything else is worth a warning
+      error: (...a: unknown[]) => {
+        const msg = a.map(String).join(' ');
+        if (/No address added|EADDRINUSE/.test(msg)) glog.debug(msg);
+        else glog.warn(msg);
+      },
+      info: (...a: unknown[]) => glog.debug(a.map(String).join(' ')),
+      debug: (...a: unknown[]) => glog.trace(a.map(String).join(' ')),
+    } as unknown as Console);
+    grpc.setLogVerbosity(grpc.logVerbosity.ERROR);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': -1,
