@@ -53,6 +53,11 @@ export interface AutotracingQuery extends DataQuery {
   container?: string;
   eventId?: string;
   limit?: number;
+  /**
+   * Extension of the contract, read by the backend per query type: dstate rows per 'task' (default) or
+   * per distinct 'stack'; counts series per 'type' (default) or per 'container'.
+   */
+  by?: 'task' | 'stack' | 'type' | 'container';
 }
 
 export const DEFAULT_QUERY: Partial<AutotracingQuery> = {

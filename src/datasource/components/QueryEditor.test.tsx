@@ -60,6 +60,16 @@ describe('QueryEditor', () => {
     expect(screen.queryByLabelText('Event id')).not.toBeInTheDocument();
   });
 
+  it('offers stuck tasks per task or per stack, and only for dstate', async () => {
+    const { onChange, unmount } = setup({ queryType: 'dstate' });
+    expect(screen.getByRole('radio', { name: 'Per task' })).toBeChecked();
+    await userEvent.click(screen.getByRole('radio', { name: 'Per stack' }));
+    expect(onChange).toHaveBeenCalledWith(expect.objectContaining({ queryType: 'dstate', by: 'stack' }));
+    unmount();
+    setup({ queryType: 'io' });
+    expect(screen.queryByRole('radio', { name: 'Per stack' })).not.toBeInTheDocument();
+  });
+
   it('switches the query type and runs the query', async () => {
     const { onChange, onRunQuery } = setup({ queryType: 'events', hosts: ['node-a'] });
     await userEvent.click(screen.getByRole('radio', { name: 'Flame graph' }));

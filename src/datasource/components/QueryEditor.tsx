@@ -180,6 +180,19 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
             />
           </InlineField>
         )}
+        {q.queryType === 'dstate' && (
+          <InlineField label="Rows" labelWidth={LABEL_WIDTH} tooltip="One row per stuck task, or one per distinct kernel stack with counts">
+            <RadioButtonGroup<'task' | 'stack'>
+              aria-label="dstate rows"
+              options={[
+                { label: 'Per task', value: 'task' },
+                { label: 'Per stack', value: 'stack' },
+              ]}
+              value={q.by === 'stack' ? 'stack' : 'task'}
+              onChange={(v) => apply({ ...q, by: v === 'stack' ? 'stack' : undefined })}
+            />
+          </InlineField>
+        )}
         {filters.includes('limit') && (
           <InlineField label="Limit" labelWidth={LABEL_WIDTH} tooltip="Maximum rows (newest first)">
             <Input
