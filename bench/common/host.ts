@@ -127,7 +127,7 @@ export function foreignLoad(ownPids: Set<number>): string[] {
     if (!/^\d+$/.test(d) || ownPids.has(Number(d))) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      if (/^stress-ng|\/workloads\/(spinner|memgrow|dstate)|kernel\.test\.js/.test(cmd)) out.push(`${d}: ${cmd.slice(0, 80)}`);
+      if (/^stress-ng|\/workloads\/(spinner|memgrow|dstate)|kernel\.test\.[jt]s/.test(cmd)) out.push(`${d}: ${cmd.slice(0, 80)}`);
     } catch {
       /* gone */
     }
