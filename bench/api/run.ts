@@ -117,7 +117,11 @@ function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const child = spawn(process.execPath, [path.join(__dirname, 'loadgen.js'), specFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult) : reject(new Error(`loadgen exited ${code}`))));
+    child.on('exit', (code) => {
+      fs.rmSync(path.dirname(specFile), { recursive: true, force: true });
+      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
+      else reject(new Error(`loadgen exited ${code}`));
+    });
   });
 }
 
@@ -204,6 +208,7 @@ tracers:
   const memEnd = procMem(pid)!;
   daemon.signal('SIGTERM');
   await daemon.waitExit(60_000);
+  fs.rmSync(cfgDir, { recursive: true, force: true });
   const file = writeResult('api-bench.json', {
     when: new Date().toISOString(),
     machine: machine(),

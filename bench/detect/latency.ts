@@ -171,6 +171,7 @@ ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
   }
   d.signal('SIGTERM');
   await d.waitExit(30_000);
+  fs.rmSync(dir, { recursive: true, force: true });
   return { runs, daemonLog: d.logs.length };
 }
 

@@ -133,6 +133,7 @@ ${ALL.map((t) => `  ${t}: { enabled: ${enabled.includes(t)} }`).join('\n')}
     const captures = counter(m1, 'autotracing_captures_total') - counter(m0, 'autotracing_captures_total');
     d.signal('SIGTERM');
     await d.waitExit(30_000);
+    fs.rmSync(dir, { recursive: true, force: true });
     const result = {
       when: new Date().toISOString(),
       machine: machine(),
