@@ -92,14 +92,22 @@ export class AgentMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
       registers: [r],
     });
+    // one stats() per scrape, not one per gauge
+    let cached: { at: number; stats: ReturnType<StoreSizeSource['stats']> } | null = null;
+    const stats = () => {
+      const src = store();
+      if (!src) return null;
+      if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), stats: src.stats() };
+      return cached.stats;
+    };
     const storeGauge = (name: string, help: string, pick: (s: ReturnType<StoreSizeSource['stats']>) => number) =>
       new Gauge({
         name,
         help,
         registers: [r],
         collect() {
-          const s = store();
-          if (s) this.set(pick(s.stats()));
+          const s = stats();
+          if (s) this.set(pick(s));
         },
       });
     storeGauge('autotracing_store_events', 'Events in the local store', (s) => s.events);
