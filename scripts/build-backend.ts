@@ -16,7 +16,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 
-export const ROOT = path.resolve(__dirname, '..');
+// the repository root, whether this runs from scripts/ (tsx) or build/scripts/ (compiled)
+export const ROOT = path.resolve(__dirname, '..').replace(/\/build$/, '');
 export const EXECUTABLE = path.join(ROOT, 'dist', 'datasource', 'gpx_autotracing_linux_amd64');
 // per-process work folder, so two builds started at once (parallel test files) cannot mix their files
 const WORK = path.join(ROOT, 'build', 'backend-sea', String(process.pid));
