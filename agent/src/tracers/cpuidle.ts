@@ -223,7 +223,7 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
         const use0 = readCgroupCpuUsage(listed.dirs);
         const t0 = Date.now();
         // the host-wide look-back, narrowed to this container's cgroups (ids in the hierarchy it recorded)
-        const lookback = env.lookback?.before(0) ?? null;
+        const lookback = (await env.lookback?.before()) ?? null;
         const lookbackDir = env.lookback?.hierarchy === 'unified' ? listed.dirs.unified : listed.dirs.cpu;
         const ids = lookback && lookbackDir ? cgroupIds(lookbackDir) : null;
         const r = await captureCpu(ctx, env, {

@@ -91,7 +91,7 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
       async run(ctx) {
         const stat0 = readProcStat();
         const t0 = Date.now();
-        const lookback = env.lookback?.before(0) ?? null;
+        const lookback = (await env.lookback?.before()) ?? null;
         // a sys spike: rank processes by the time they spent in the kernel
         const r = await captureCpu(ctx, env, { frequency: cfg.frequency, recordHierarchy: hierarchy, rankBy: 'kernelSamples', before: lookback && { window: lookback } });
         const stat1 = readProcStat();

@@ -21,7 +21,7 @@ export class Lookback {
   private profiler: Profiler | null = null;
   private ring: SampleWindow[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private draining = false;
+  private draining: Promise<void> | null = null;
   private failedAt = 0;
 
   constructor(private opts: LookbackOptions) {}
@@ -69,9 +69,17 @@ export class Lookback {
     this.ring = [];
   }
 
-  private async drain(): Promise<void> {
-    if (!this.profiler || this.draining) return;
-    this.draining = true;
+  private drain(): Promise<void> {
+    if (!this.draining) {
+      this.draining = this.drainOnce().finally(() => {
+        this.draining = null;
+      });
+    }
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<void> {
+    if (!this.profiler) return;
     try {
       const w = await this.profiler.drain();
       this.ring.push(w);
@@ -81,14 +89,17 @@ export class Lookback {
       this.opts.symbolizer.observe(new Set(w.samples.map((s) => s.pid)));
     } catch (e) {
       this.opts.log.warn({ err: e }, 'look-back drain failed');
-    } finally {
-      this.draining = false;
     }
   }
 
-  /** The kept windows that ended after `since` (ms epoch), merged; null when there are none. */
-  before(since: number): SampleWindow | null {
-    const ws = this.ring.filter((w) => w.endedAt > since);
-    return ws.length ? mergeWindows(ws) : null;
+  /**
+   * Everything kept up to now, merged (null when there is nothing): drains first, so the samples of
+   * the last second — the ones right before the trigger — are included.
+   */
+  async before(): Promise<SampleWindow | null> {
+    if (!this.profiler) return null;
+    await this.drain(); // a drain already under way may have started before the trigger
+    await this.drain();
+    return this.ring.length ? mergeWindows(this.ring) : null;
   }
 }
