@@ -48,8 +48,13 @@ function openStream(port: number, path: string, headers: Record<string, string>)
           let isMessage = false;
           for (const line of block.split('\n')) {
             if (line.startsWith(':')) comments.push(line.slice(1).trim());
-            else if (line.startsWith('event: ')) ((m.event = line.slice(7)), (isMessage = true));
-            else if (line.startsWith('data: ')) ((m.data += line.slice(6)), (isMessage = true));
+            else if (line.startsWith('event: ')) {
+              m.event = line.slice(7);
+              isMessage = true;
+            } else if (line.startsWith('data: ')) {
+              m.data += line.slice(6);
+              isMessage = true;
+            }
             else if (line.startsWith('id: ')) m.id = line.slice(4);
           }
           if (isMessage) {

@@ -170,7 +170,6 @@ export function native(): NativeModule {
   if (!fs.existsSync(file)) {
     throw new Error(`native addon not built: ${file} is missing (run \`npm run build:native\`)`);
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   cached = require(file) as NativeModule;
   return cached;
 }
