@@ -66,11 +66,17 @@ export async function buildBackend(log: (s: string) => void = (s) => process.std
     metafile: true,
   });
   const bundleBytes = fs.statSync(BUNDLE).size;
-  log(`bundle ${path.relative(ROOT, BUNDLE)}: ${(bundleBytes / 1024).toFixed(0)} KiB from ${Object.keys(result.metafile.inputs).length} modules`);
+  log(
+    `bundle ${path.relative(ROOT, BUNDLE)}: ${(bundleBytes / 1024).toFixed(0)} KiB from ${Object.keys(result.metafile.inputs).length} modules`
+  );
 
   fs.writeFileSync(
     SEA_CONFIG,
-    JSON.stringify({ main: BUNDLE, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false }, null, 2),
+    JSON.stringify(
+      { main: BUNDLE, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false },
+      null,
+      2
+    )
   );
   // the blob must be made by the same Node binary it is injected into
   execFileSync(process.execPath, ['--experimental-sea-config', SEA_CONFIG], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,7 +94,9 @@ export async function buildBackend(log: (s: string) => void = (s) => process.std
   // (postject's ELF library warns "Can't find string offset for section name '.note…'" on Node's
   // binaries; harmless, so its output is shown only when it fails)
   try {
-    execFileSync(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', BLOB, '--sentinel-fuse', FUSE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', BLOB, '--sentinel-fuse', FUSE], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     const err = e as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`postject failed: ${String(err.stdout)}${String(err.stderr)}`);
@@ -107,7 +115,9 @@ export async function buildBackend(log: (s: string) => void = (s) => process.std
     }
   }
   const size = fs.statSync(EXECUTABLE).size;
-  log(`built ${path.relative(ROOT, EXECUTABLE)}: ${(size / 1024 / 1024).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `built ${path.relative(ROOT, EXECUTABLE)}: ${(size / 1024 / 1024).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`
+  );
   return EXECUTABLE;
 }
 

@@ -26,10 +26,21 @@ import type { AutotracingEvent } from '../agent/src/api/schemas';
 import { dataQuery } from '../test/backend/grafanaHost';
 import { queryDataToJSON } from '../test/browser/frameJson';
 import { workload } from '../test/helpers/workloads';
-import { FakeContainer, REPO, RealAgent, Workload, openStorm, requireRoot, sleep, startBackend } from '../test/browser/realStack';
+import {
+  FakeContainer,
+  REPO,
+  RealAgent,
+  Workload,
+  openStorm,
+  requireRoot,
+  sleep,
+  startBackend,
+} from '../test/browser/realStack';
 
 const args = process.argv.slice(2);
-const OUT = path.resolve(args.includes('--out') ? args[args.indexOf('--out') + 1]! : path.join(REPO, 'src', '__fixtures__'));
+const OUT = path.resolve(
+  args.includes('--out') ? args[args.indexOf('--out') + 1]! : path.join(REPO, 'src', '__fixtures__')
+);
 const CAPTURE_MS = 3000;
 
 const log = (msg: string) => process.stderr.write(`[record] ${msg}\n`);
@@ -43,7 +54,14 @@ function write(rel: string, data: unknown): void {
 
 /** The tracers' detector settings for the recording: low enough that the workloads trigger them within seconds. */
 const TRACERS = {
-  cpusys: { sysThreshold: 15, sysDeltaThreshold: 10, holdSamples: 2, baselineWindow: '10s', duration: `${CAPTURE_MS}ms`, cooldown: '30m' },
+  cpusys: {
+    sysThreshold: 15,
+    sysDeltaThreshold: 10,
+    holdSamples: 2,
+    baselineWindow: '10s',
+    duration: `${CAPTURE_MS}ms`,
+    cooldown: '30m',
+  },
   cpuidle: {
     userThreshold: 20,
     userDeltaThreshold: 15,
@@ -96,7 +114,8 @@ async function main(): Promise<void> {
     else log('the cpusys detector did not fire within 30 s: only the manual capture is recorded');
     const manual = await agent.capture('cpusys', { durationMs: CAPTURE_MS });
     captures.cpusys = { status: manual.status, body: manual.body };
-    if (manual.status === 202 && manual.body.id) recorded.push({ key: 'cpusys', how: 'manual', event: await agent.waitForEvent(manual.body.id) });
+    if (manual.status === 202 && manual.body.id)
+      recorded.push({ key: 'cpusys', how: 'manual', event: await agent.waitForEvent(manual.body.id) });
     await storm.stop();
 
     // --- cpuidle: a busy process in a docker-like cgroup
@@ -124,7 +143,18 @@ async function main(): Promise<void> {
       // 1.5 GiB allocated at 400 MiB/s
       memburst: () => new Workload(workload('memgrow'), ['1536', '400', '10']),
       // buffered writes and reads of a file
-      iotracing: () => new Workload('stress-ng', ['--hdd', '1', '--hdd-bytes', '256M', '--temp-path', os.tmpdir(), '--timeout', '60s', '--quiet']),
+      iotracing: () =>
+        new Workload('stress-ng', [
+          '--hdd',
+          '1',
+          '--hdd-bytes',
+          '256M',
+          '--temp-path',
+          os.tmpdir(),
+          '--timeout',
+          '60s',
+          '--quiet',
+        ]),
     };
     for (const [type, start] of Object.entries(workloads)) {
       const w = start();
@@ -133,7 +163,8 @@ async function main(): Promise<void> {
         const r = await agent.capture(type, { durationMs: CAPTURE_MS });
         captures[type] = { status: r.status, body: r.body };
         log(`${type}: ${r.status} ${r.text}`);
-        if (r.status === 202 && r.body.id) recorded.push({ key: type, how: 'manual', event: await agent.waitForEvent(r.body.id) });
+        if (r.status === 202 && r.body.id)
+          recorded.push({ key: type, how: 'manual', event: await agent.waitForEvent(r.body.id) });
       } finally {
         await w.stop();
       }
@@ -143,13 +174,15 @@ async function main(): Promise<void> {
     const listed = await agent.get<{ events: AutotracingEvent[] }>('/api/v1/events?limit=100');
     for (const e of listed.events) {
       const key = `${e.type}-trigger`;
-      if (e.trigger.metric !== 'manual' && e.status !== 'capturing' && !recorded.some((r) => r.key === key)) recorded.push({ key, how: 'detector', event: e });
+      if (e.trigger.metric !== 'manual' && e.status !== 'capturing' && !recorded.some((r) => r.key === key))
+        recorded.push({ key, how: 'detector', event: e });
     }
     const endedAt = Date.now();
 
     // --- the previous recording goes (only now, so that a failed run leaves it in place): agent/ and the JSON files
     fs.rmSync(path.join(OUT, 'agent'), { recursive: true, force: true });
-    for (const f of fs.existsSync(OUT) ? fs.readdirSync(OUT) : []) if (f.endsWith('.json')) fs.rmSync(path.join(OUT, f));
+    for (const f of fs.existsSync(OUT) ? fs.readdirSync(OUT) : [])
+      if (f.endsWith('.json')) fs.rmSync(path.join(OUT, f));
 
     // --- the agent's own answers
     const info = await agent.get<Record<string, unknown>>('/api/v1/info');
@@ -160,15 +193,23 @@ async function main(): Promise<void> {
     const from = startedAt.getTime() - 60_000;
     const to = endedAt + 60_000;
     write('agent/counts.json', await agent.get(`/api/v1/stats/counts?from=${from}&to=${to}&step=60000&by=type`));
-    const profilesOf = (e: AutotracingEvent) => ((e.data as { flamegraphs?: Array<{ name: string }> }).flamegraphs ?? []).map((f) => f.name);
+    const profilesOf = (e: AutotracingEvent) =>
+      ((e.data as { flamegraphs?: Array<{ name: string }> }).flamegraphs ?? []).map((f) => f.name);
     const fgFile = (key: string, profile: string) => `flamegraph-${key}-${profile}.json`;
     for (const r of recorded) write(`agent/event-${r.key}.json`, await agent.get(`/api/v1/events/${r.event.id}`));
     // the agent's flame graphs of one event (the backend's answers below hold every profile of every event)
     const first = recorded.find((r) => r.key === 'cpusys') ?? recorded[0];
     for (const profile of first ? profilesOf(first.event).filter((p) => p !== 'before') : []) {
-      write(`agent/${fgFile(first!.key, profile)}`, await agent.get(`/api/v1/events/${first!.event.id}/flamegraph?format=nested&profile=${profile}`));
+      write(
+        `agent/${fgFile(first!.key, profile)}`,
+        await agent.get(`/api/v1/events/${first!.event.id}/flamegraph?format=nested&profile=${profile}`)
+      );
     }
-    if (first) write(`agent/flamegraph-${first.key}.folded.txt`, (await agent.api('GET', `/api/v1/events/${first.event.id}/flamegraph?format=folded`)).text);
+    if (first)
+      write(
+        `agent/flamegraph-${first.key}.folded.txt`,
+        (await agent.api('GET', `/api/v1/events/${first.event.id}/flamegraph?format=folded`)).text
+      );
 
     // --- the backend, as Grafana drives it
     const { plugin, ds } = await startBackend(agent);
@@ -183,7 +224,11 @@ async function main(): Promise<void> {
       'health.json',
       await plugin
         .checkHealth(ds)
-        .then((h) => ({ status: h.status, message: h.message, jsonDetails: h.jsonDetails?.length ? JSON.parse(Buffer.from(h.jsonDetails).toString()) : null }))
+        .then((h) => ({
+          status: h.status,
+          message: h.message,
+          jsonDetails: h.jsonDetails?.length ? JSON.parse(Buffer.from(h.jsonDetails).toString()) : null,
+        }))
     );
     write('agents.json', await json('agents'));
     write('events.json', await json('events', `from=${from}&to=${to}&limit=50`));
@@ -194,10 +239,17 @@ async function main(): Promise<void> {
     const flamegraphs: Record<string, Record<string, unknown>> = {};
     for (const r of recorded) {
       const ev = await resource(`events/${r.event.id}`);
-      captured[r.key] = { how: r.how, agent: ev.headers['x-autotracing-agent']?.[0] ?? '', event: JSON.parse(ev.body.toString()) };
+      captured[r.key] = {
+        how: r.how,
+        agent: ev.headers['x-autotracing-agent']?.[0] ?? '',
+        event: JSON.parse(ev.body.toString()),
+      };
       // every profile; the seconds before the trigger only for the cpusys capture (the diff tests' baseline)
       for (const profile of profilesOf(r.event).filter((p) => p !== 'before' || r.key === 'cpusys')) {
-        (flamegraphs[r.event.id] ??= {})[profile] = await json(`events/${r.event.id}/flamegraph`, `format=nested&profile=${profile}`);
+        (flamegraphs[r.event.id] ??= {})[profile] = await json(
+          `events/${r.event.id}/flamegraph`,
+          `format=nested&profile=${profile}`
+        );
       }
     }
     write('captures.json', captured);
@@ -212,8 +264,15 @@ async function main(): Promise<void> {
           bytes: body.length,
           // folded text: its line count and first lines (agent/ has it in full); the pprof is gzip'd protobuf (its
           // inflated size); the SVG's first characters
-          ...(format === 'folded' ? { lines: body.toString().split('\n').filter(Boolean).length, head: body.toString().split('\n').slice(0, 20) } : {}),
-          ...(format === 'pprof' ? { gzip: body[0] === 0x1f && body[1] === 0x8b, inflatedBytes: gunzipSync(body).length } : {}),
+          ...(format === 'folded'
+            ? {
+                lines: body.toString().split('\n').filter(Boolean).length,
+                head: body.toString().split('\n').slice(0, 20),
+              }
+            : {}),
+          ...(format === 'pprof'
+            ? { gzip: body[0] === 0x1f && body[1] === 0x8b, inflatedBytes: gunzipSync(body).length }
+            : {}),
           ...(format === 'svg' ? { head: body.toString().slice(0, 200) } : {}),
         };
       }
@@ -240,7 +299,13 @@ async function main(): Promise<void> {
       ['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map((t) => {
         const c = captures[t];
         const got = recorded.filter((r) => r.event.type === t);
-        return [t, { captured: got.map((r) => ({ key: r.key, how: r.how, id: r.event.id, status: r.event.status })), manualCaptureAnswer: c?.status ?? null }];
+        return [
+          t,
+          {
+            captured: got.map((r) => ({ key: r.key, how: r.how, id: r.event.id, status: r.event.status })),
+            manualCaptureAnswer: c?.status ?? null,
+          },
+        ];
       })
     );
     write('recorded.json', {

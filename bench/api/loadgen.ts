@@ -62,7 +62,10 @@ function main(): void {
           p50: round(percentile(lat, 50), 2),
           p90: round(percentile(lat, 90), 2),
           p99: round(percentile(lat, 99), 2),
-          max: round(lat.reduce((a, b) => Math.max(a, b), 0), 2),
+          max: round(
+            lat.reduce((a, b) => Math.max(a, b), 0),
+            2
+          ),
           mean: round(lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length), 2),
         },
         bytesPerResponse: Math.round(bytes / Math.max(1, lat.length)),
@@ -72,7 +75,7 @@ function main(): void {
         loadgenCpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
       };
       process.stdout.write(`${JSON.stringify(out)}\n`);
-    },
+    }
   );
   inst.on('response', (_client: unknown, _status: number, resBytes: number, responseTime: number) => {
     lat.push(responseTime);

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     // hostEvents gives 6 events from 50 to 10 minutes ago; copies shifted by up to 9 minutes fill the
     // last hour, the last 10 minutes included
     for (let k = 0; events.length < eventsPerAgent; k++) {
-      for (const e of hostEvents(host, now + (k % 10) * 60_000 - 30_000, i % 2 === 0 ? 'a' : 'b')) if (events.length < eventsPerAgent) events.push(e);
+      for (const e of hostEvents(host, now + (k % 10) * 60_000 - 30_000, i % 2 === 0 ? 'a' : 'b'))
+        if (events.length < eventsPerAgent) events.push(e);
     }
     agents.push(await new FixtureAgent({ host, token, events, delayMs }).start());
   }

@@ -38,9 +38,13 @@ function pct(xs: number[], p: number): number {
 }
 
 async function startFarm(n: number): Promise<{ ports: number[]; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'agentFarm.ts'), String(n), '120', String(delay), TOKEN], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'agentFarm.ts'), String(n), '120', String(delay), TOKEN],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }
+  );
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -59,9 +63,18 @@ async function main(): Promise<void> {
   const startup = performance.now() - t0;
   const idle = rss(plugin.child.pid!);
   const lines: string[] = [];
-  lines.push(`executable: ${path.relative(process.cwd(), exe)}; start-up to handshake ${startup.toFixed(0)} ms; idle RSS ${idle.rssMiB.toFixed(1)} MiB`);
-  lines.push(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  lines.push(`settings: concurrency ${concurrency}, per-agent delay ${delay} ms, ${iterations} sequential queries per cell, ~120 events per agent in the last hour`);
+  lines.push(
+    `executable: ${path.relative(process.cwd(), exe)}; start-up to handshake ${startup.toFixed(0)} ms; idle RSS ${idle.rssMiB.toFixed(1)} MiB`
+  );
+  lines.push(
+    `machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`
+  );
+  lines.push(
+    `settings: concurrency ${concurrency}, per-agent delay ${delay} ms, ${iterations} sequential queries per cell, ~120 events per agent in the last hour`
+  );
   lines.push('');
   lines.push('| agents | query | p50 ms | p95 ms | max ms | frames | RSS after (MiB) | peak RSS (MiB) |');
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|');
@@ -77,11 +90,39 @@ async function main(): Promise<void> {
           concurrency,
         });
         const to = Date.now();
-        const cells: Array<{ label: string; json: object; from: number; intervalMS: number; maxDataPoints: number; alert: boolean }> = [
-          { label: 'counts (1 h, 1 min)', json: { queryType: 'counts' }, from: to - 3_600_000, intervalMS: 60_000, maxDataPoints: 1000, alert: false },
+        const cells: Array<{
+          label: string;
+          json: object;
+          from: number;
+          intervalMS: number;
+          maxDataPoints: number;
+          alert: boolean;
+        }> = [
+          {
+            label: 'counts (1 h, 1 min)',
+            json: { queryType: 'counts' },
+            from: to - 3_600_000,
+            intervalMS: 60_000,
+            maxDataPoints: 1000,
+            alert: false,
+          },
           // what an alert rule sends: no user, FromAlert header, 1 s interval, 43200 points
-          { label: 'counts (alert: 10 min, 1 s)', json: { queryType: 'counts' }, from: to - 600_000, intervalMS: 1000, maxDataPoints: 43_200, alert: true },
-          { label: 'events (1 h, limit 500)', json: { queryType: 'events', limit: 500 }, from: to - 3_600_000, intervalMS: 60_000, maxDataPoints: 1000, alert: false },
+          {
+            label: 'counts (alert: 10 min, 1 s)',
+            json: { queryType: 'counts' },
+            from: to - 600_000,
+            intervalMS: 1000,
+            maxDataPoints: 43_200,
+            alert: true,
+          },
+          {
+            label: 'events (1 h, limit 500)',
+            json: { queryType: 'events', limit: 500 },
+            from: to - 3_600_000,
+            intervalMS: 60_000,
+            maxDataPoints: 1000,
+            alert: false,
+          },
         ];
         for (const cell of cells) {
           const label = cell.label;
@@ -91,8 +132,13 @@ async function main(): Promise<void> {
             const s = performance.now();
             const r = await plugin.queryData(
               ds,
-              [dataQuery('A', cell.json, cell.from, to, { intervalMS: cell.intervalMS, maxDataPoints: cell.maxDataPoints })],
-              { fromAlert: cell.alert },
+              [
+                dataQuery('A', cell.json, cell.from, to, {
+                  intervalMS: cell.intervalMS,
+                  maxDataPoints: cell.maxDataPoints,
+                }),
+              ],
+              { fromAlert: cell.alert }
             );
             const ms = performance.now() - s;
             const resp = r.responses.A!;
@@ -102,7 +148,7 @@ async function main(): Promise<void> {
           }
           const m = rss(plugin.child.pid!);
           lines.push(
-            `| ${n} | ${label} | ${pct(times, 50).toFixed(1)} | ${pct(times, 95).toFixed(1)} | ${Math.max(...times).toFixed(1)} | ${framesOut} | ${m.rssMiB.toFixed(1)} | ${m.hwmMiB.toFixed(1)} |`,
+            `| ${n} | ${label} | ${pct(times, 50).toFixed(1)} | ${pct(times, 95).toFixed(1)} | ${Math.max(...times).toFixed(1)} | ${framesOut} | ${m.rssMiB.toFixed(1)} | ${m.hwmMiB.toFixed(1)} |`
           );
           process.stderr.write(`${lines[lines.length - 1]}\n`);
         }
@@ -114,7 +160,12 @@ async function main(): Promise<void> {
     await plugin.shutdown();
   }
   lines.push('');
-  lines.push(`load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  lines.push(
+    `load average at end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

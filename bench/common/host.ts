@@ -15,7 +15,10 @@ export function machine(): Record<string, string | number> {
   let dirty = false;
   try {
     commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    dirty =
+      execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], {
+        encoding: 'utf8',
+      }).trim() !== '';
   } catch {
     /* not a checkout */
   }
@@ -127,7 +130,8 @@ export function foreignLoad(ownPids: Set<number>): string[] {
     if (!/^\d+$/.test(d) || ownPids.has(Number(d))) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      if (/^stress-ng|\/workloads\/(spinner|memgrow|dstate)|kernel\.test\.[jt]s/.test(cmd)) out.push(`${d}: ${cmd.slice(0, 80)}`);
+      if (/^stress-ng|\/workloads\/(spinner|memgrow|dstate)|kernel\.test\.[jt]s/.test(cmd))
+        out.push(`${d}: ${cmd.slice(0, 80)}`);
     } catch {
       /* gone */
     }

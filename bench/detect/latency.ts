@@ -24,7 +24,17 @@ import { decode } from '../../agent/src/profiles/codec';
 import type { AutotracingEvent } from '../../agent/src/events/event';
 import { startDaemon, READ_TOKEN, ADMIN_TOKEN, type Daemon } from '../../test/helpers/daemon';
 import { makeCgroup, CGROUP_V1_CPU, type TestCgroup } from '../../test/helpers/workloads';
-import { Contention, uniqueId, arg, foreignLoad, machine, median, procCpuSeconds, round, writeResult } from '../common/host';
+import {
+  Contention,
+  uniqueId,
+  arg,
+  foreignLoad,
+  machine,
+  median,
+  procCpuSeconds,
+  round,
+  writeResult,
+} from '../common/host';
 
 const RUNS = Number(arg('runs', '7'));
 const TRACERS = arg('tracers', 'cpusys,cpuidle').split(',') as ('cpusys' | 'cpuidle')[];
@@ -51,7 +61,14 @@ interface Run {
 }
 
 function stress(args: string[], procs: string[] = []): ChildProcess {
-  return spawn('sh', ['-c', `for f in ${procs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --timeout 60s --quiet --temp-path /tmp`], { stdio: 'ignore' });
+  return spawn(
+    'sh',
+    [
+      '-c',
+      `for f in ${procs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --timeout 60s --quiet --temp-path /tmp`,
+    ],
+    { stdio: 'ignore' }
+  );
 }
 
 async function stop(c: ChildProcess): Promise<void> {
@@ -75,7 +92,11 @@ async function quiet(own: Set<number>, maxS = 120): Promise<{ foreign: string[];
 async function tracerIdle(d: Daemon, type: string): Promise<void> {
   // wait out a cooldown (ours, or one started by someone else's spike) before the next run
   for (;;) {
-    const t = (await d.json<{ tracers: { type: string; cooldownUntil: number | null }[] }>('/api/v1/tracers', { token: READ_TOKEN })).tracers.find((x) => x.type === type)!;
+    const t = (
+      await d.json<{ tracers: { type: string; cooldownUntil: number | null }[] }>('/api/v1/tracers', {
+        token: READ_TOKEN,
+      })
+    ).tracers.find((x) => x.type === type)!;
     if (t.cooldownUntil === null || t.cooldownUntil < Date.now()) return;
     await sleep(Math.min(5000, t.cooldownUntil - Date.now() + 100));
   }
@@ -95,7 +116,7 @@ api:
   tokens: { read: [${READ_TOKEN}], admin: [${ADMIN_TOKEN}] }
 tracers:
 ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
-`,
+`
   );
   const d = await startDaemon(dir, configFile);
   const own = new Set([process.pid, d.child.pid!]);
@@ -109,7 +130,10 @@ ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
     let containerId: string | null = null;
     if (type === 'cpuidle') {
       containerId = uniqueId(`detect-${process.pid}-${i}`);
-      cg = [makeCgroup(CGROUP_V1_CPU, `/docker/${containerId}`), makeCgroup('/sys/fs/cgroup/cpuacct', `/docker/${containerId}`)];
+      cg = [
+        makeCgroup(CGROUP_V1_CPU, `/docker/${containerId}`),
+        makeCgroup('/sys/fs/cgroup/cpuacct', `/docker/${containerId}`),
+      ];
       fs.writeFileSync(path.join(cg[0]!.dir, 'cpu.cfs_quota_us'), '100000'); // 1 CPU (period 100 ms)
       procs = cg.map((c) => c.procs);
       // the detector lists it, takes a first sample, then two baseline samples (warm-up)
@@ -125,13 +149,32 @@ ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
     const load = stress(type === 'cpusys' ? ['--open', '2'] : ['--cpu', '1'], procs);
     let run: Run;
     try {
-      const started = await d.waitLog((l) => l.msg === 'capture started' && l.tracer === type && logTime(l) >= loadStart, 30_000).catch(() => null);
+      const started = await d
+        .waitLog((l) => l.msg === 'capture started' && l.tracer === type && logTime(l) >= loadStart, 30_000)
+        .catch(() => null);
       const foreignDuring = foreignLoad(own).filter((s) => {
         const p = Number(s.split(':')[0]);
         return p !== load.pid && !isChildOf(p, load.pid!);
       });
       if (!started) {
-        run = { tracer: type, run: i, triggerMs: null, loggedMs: null, samplingMs: null, trigger: null, status: null, summary: null, captureCpuSeconds: null, captureProcessTopComm: null, foreignBefore: q.foreign, foreignDuring, waitedForQuietS: q.waited, jitterMs, contention: contention.stop(), note: 'no capture within 30 s' };
+        run = {
+          tracer: type,
+          run: i,
+          triggerMs: null,
+          loggedMs: null,
+          samplingMs: null,
+          trigger: null,
+          status: null,
+          summary: null,
+          captureCpuSeconds: null,
+          captureProcessTopComm: null,
+          foreignBefore: q.foreign,
+          foreignDuring,
+          waitedForQuietS: q.waited,
+          jitterMs,
+          contention: contention.stop(),
+          note: 'no capture within 30 s',
+        };
       } else {
         const id = String(started.capture);
         const cpuAtStart = procCpuSeconds(d.child.pid!)!;
@@ -158,7 +201,9 @@ ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
           waitedForQuietS: q.waited,
           jitterMs,
           contention: contention.stop(),
-          ...(type === 'cpuidle' && ev.container?.id !== containerId ? { note: `captured container ${ev.container?.id ?? 'none'}, not ours` } : {}),
+          ...(type === 'cpuidle' && ev.container?.id !== containerId
+            ? { note: `captured container ${ev.container?.id ?? 'none'}, not ours` }
+            : {}),
         };
       }
     } finally {
@@ -166,7 +211,9 @@ ${['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'].map(t).join('\n')}
       for (const c of cg.reverse()) await c.remove();
     }
     runs.push(run);
-    console.error(`${type} run ${i} (jitter ${run.jitterMs} ms): trigger ${run.triggerMs} ms, logged ${run.loggedMs} ms, sampling ${run.samplingMs} ms, capture CPU ${run.captureCpuSeconds} s, top ${run.captureProcessTopComm}; ${run.trigger?.reason ?? run.note}; load ${run.contention.loadavg1.mean}, others ${run.contention.otherBusyCpus} CPU; foreign ${run.foreignDuring.length}`);
+    console.error(
+      `${type} run ${i} (jitter ${run.jitterMs} ms): trigger ${run.triggerMs} ms, logged ${run.loggedMs} ms, sampling ${run.samplingMs} ms, capture CPU ${run.captureCpuSeconds} s, top ${run.captureProcessTopComm}; ${run.trigger?.reason ?? run.note}; load ${run.contention.loadavg1.mean}, others ${run.contention.otherBusyCpus} CPU; foreign ${run.foreignDuring.length}`
+    );
     await sleep(5000);
   }
   d.signal('SIGTERM');
@@ -205,10 +252,26 @@ async function main(): Promise<void> {
         return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
       };
       const cpu = rs.map((r) => r.captureCpuSeconds).filter((x): x is number => x !== null);
-      return [t, { runs: all.filter((r) => r.tracer === t).length, fired: rs.length, trigger: stat('triggerMs'), logged: stat('loggedMs'), sampling: stat('samplingMs'), captureCpuSeconds: { median: median(cpu), min: Math.min(...cpu), max: Math.max(...cpu) } }];
-    }),
+      return [
+        t,
+        {
+          runs: all.filter((r) => r.tracer === t).length,
+          fired: rs.length,
+          trigger: stat('triggerMs'),
+          logged: stat('loggedMs'),
+          sampling: stat('samplingMs'),
+          captureCpuSeconds: { median: median(cpu), min: Math.min(...cpu), max: Math.max(...cpu) },
+        },
+      ];
+    })
   );
-  const file = writeResult('detect-latency.json', { when: new Date().toISOString(), machine: machine(), command: `node build/bench/detect/latency.js ${process.argv.slice(2).join(' ')}`, summary, runs: all });
+  const file = writeResult('detect-latency.json', {
+    when: new Date().toISOString(),
+    machine: machine(),
+    command: `node build/bench/detect/latency.js ${process.argv.slice(2).join(' ')}`,
+    summary,
+    runs: all,
+  });
   console.log(JSON.stringify(summary, null, 2));
   console.error(`→ ${file}`);
 }

@@ -54,7 +54,8 @@ function ticks(text: string): Map<string, Hist> {
 
 function counter(text: string, name: string): number {
   let s = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) s += Number(line.split(' ').pop());
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) s += Number(line.split(' ').pop());
   return s;
 }
 
@@ -85,7 +86,7 @@ api:
   tokens: { read: [${READ_TOKEN}], admin: [${ADMIN_TOKEN}] }
 tracers:
 ${ALL.map((t) => `  ${t}: { enabled: ${enabled.includes(t)} }`).join('\n')}
-`,
+`
   );
   const cgs: TestCgroup[] = [];
   for (let i = 0; i < CONTAINERS; i++) {
@@ -100,7 +101,11 @@ ${ALL.map((t) => `  ${t}: { enabled: ${enabled.includes(t)} }`).join('\n')}
     const startupCpu = procCpuSeconds(pid)!;
     const startupRss = procMem(pid)!.rssKiB;
     await sleep(WARMUP_S * 1000);
-    const tracers = (await d.json<{ tracers: { type: string; enabled: boolean; implemented: boolean; detector: { scope: string }[] }[] }>('/api/v1/tracers', { token: READ_TOKEN })).tracers;
+    const tracers = (
+      await d.json<{
+        tracers: { type: string; enabled: boolean; implemented: boolean; detector: { scope: string }[] }[];
+      }>('/api/v1/tracers', { token: READ_TOKEN })
+    ).tracers;
     const m0 = await (await d.api('/metrics', { token: null })).text();
     const contention = new Contention();
     const w0 = performance.now();
@@ -127,8 +132,17 @@ ${ALL.map((t) => `  ${t}: { enabled: ${enabled.includes(t)} }`).join('\n')}
       [...h1].map(([t, h]) => {
         const n = h.count - (h0.get(t)?.count ?? 0);
         const s = h.sum - (h0.get(t)?.sum ?? 0);
-        return [t, { ticks: n, meanMs: n ? round((1000 * s) / n, 3) : null, totalCpuPct: round((100 * s) / wall, 3), p50Bucket: bucketOf(h0.get(t), h, 0.5), p99Bucket: bucketOf(h0.get(t), h, 0.99) }];
-      }),
+        return [
+          t,
+          {
+            ticks: n,
+            meanMs: n ? round((1000 * s) / n, 3) : null,
+            totalCpuPct: round((100 * s) / wall, 3),
+            p50Bucket: bucketOf(h0.get(t), h, 0.5),
+            p99Bucket: bucketOf(h0.get(t), h, 0.99),
+          },
+        ];
+      })
     );
     const captures = counter(m1, 'autotracing_captures_total') - counter(m0, 'autotracing_captures_total');
     d.signal('SIGTERM');
@@ -139,13 +153,23 @@ ${ALL.map((t) => `  ${t}: { enabled: ${enabled.includes(t)} }`).join('\n')}
       machine: machine(),
       command: `node build/bench/idle/idle.js ${process.argv.slice(2).join(' ')}`,
       tracersEnabled: enabled,
-      tracers: tracers.map((t) => ({ type: t.type, enabled: t.enabled, implemented: t.implemented, scopes: new Set(t.detector.map((x) => x.scope)).size })),
+      tracers: tracers.map((t) => ({
+        type: t.type,
+        enabled: t.enabled,
+        implemented: t.implemented,
+        scopes: new Set(t.detector.map((x) => x.scope)).size,
+      })),
       fakeContainers: CONTAINERS,
       startup: { ms: startupMs, cpuSeconds: startupCpu, rssMiB: round(startupRss / 1024) },
       windowSeconds: round(wall, 1),
       cpuPctOfOneCpu: round((100 * (cpu1 - cpu0)) / wall, 2),
       cpuSecondsPer5s: cpuSeries,
-      rssMiB: { start: round(rss[0]! / 1024), end: round(rss[rss.length - 1]! / 1024), max: round(Math.max(...rss) / 1024), hwm: round(mem1.hwmKiB / 1024) },
+      rssMiB: {
+        start: round(rss[0]! / 1024),
+        end: round(rss[rss.length - 1]! / 1024),
+        max: round(Math.max(...rss) / 1024),
+        hwm: round(mem1.hwmKiB / 1024),
+      },
       tick,
       capturesInWindow: captures,
       contention: cont,

@@ -44,13 +44,33 @@ const WORKLOADS: Workload[] = [
   {
     name: 'randread-direct',
     what: '4 KiB random direct reads, libaio, queue depth 32',
-    fio: (f, s) => [`--filename=${f}`, '--size=128M', '--rw=randread', '--bs=4k', '--direct=1', '--ioengine=libaio', '--iodepth=32', '--time_based', `--runtime=${s}`],
+    fio: (f, s) => [
+      `--filename=${f}`,
+      '--size=128M',
+      '--rw=randread',
+      '--bs=4k',
+      '--direct=1',
+      '--ioengine=libaio',
+      '--iodepth=32',
+      '--time_based',
+      `--runtime=${s}`,
+    ],
     unit: 'IOPS',
   },
   {
     name: 'write-buffered-fdatasync',
     what: '64 KiB buffered sequential writes, fdatasync every 16 writes (page dirtying + writeback)',
-    fio: (f, s) => [`--filename=${f}`, '--size=128M', '--rw=write', '--bs=64k', '--direct=0', '--ioengine=psync', '--fdatasync=16', '--time_based', `--runtime=${s}`],
+    fio: (f, s) => [
+      `--filename=${f}`,
+      '--size=128M',
+      '--rw=write',
+      '--bs=64k',
+      '--direct=0',
+      '--ioengine=psync',
+      '--fdatasync=16',
+      '--time_based',
+      `--runtime=${s}`,
+    ],
     unit: 'MiB/s',
   },
 ];
@@ -64,7 +84,11 @@ interface DiskSample {
 function sampleDisk(dev: string): DiskSample {
   const s = readDiskstats()?.get(dev);
   if (!s) throw new Error(`${dev} not in /proc/diskstats`);
-  return { t: performance.now(), ios: s.readsCompleted + s.writesCompleted, bytes: (s.sectorsRead + s.sectorsWritten) * 512 };
+  return {
+    t: performance.now(),
+    ios: s.readsCompleted + s.writesCompleted,
+    bytes: (s.sectorsRead + s.sectorsWritten) * 512,
+  };
 }
 
 function rate(a: DiskSample, b: DiskSample, unit: Workload['unit']): number {
@@ -89,7 +113,11 @@ function progStats(): Map<string, { ns: number; cnt: number }> {
     const cnt = Number(/^run_cnt:\s+(\d+)/m.exec(t)?.[1] ?? 0);
     let name = `prog ${id}`;
     try {
-      name = (JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', id, '--json'], { encoding: 'utf8' })) as { name: string }).name;
+      name = (
+        JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', id, '--json'], { encoding: 'utf8' })) as {
+          name: string;
+        }
+      ).name;
     } catch {
       /* keep the id */
     }
@@ -132,7 +160,11 @@ interface CostWindow {
 
 async function runWorkload(w: Workload, lfs: LoopFs): Promise<{ phases: Phase[]; cost: CostWindow }> {
   const file = path.join(lfs.mountPoint, `${w.name}.dat`);
-  execFileSync('fio', ['--name=layout', `--filename=${file}`, '--size=128M', '--rw=write', '--bs=1M', '--direct=1', '--ioengine=psync'], { stdio: 'ignore' });
+  execFileSync(
+    'fio',
+    ['--name=layout', `--filename=${file}`, '--size=128M', '--rw=write', '--bs=1M', '--direct=1', '--ioengine=psync'],
+    { stdio: 'ignore' }
+  );
   const seconds = Math.ceil((2000 + PAIRS * 2 * PHASE_MS + COST_MS) / 1000) + 10;
   const fio: ChildProcess = spawn('fio', ['--name=bench', ...w.fio(file, seconds)], { stdio: 'ignore' });
   const phases: Phase[] = [];
@@ -182,7 +214,8 @@ async function runWorkload(w: Workload, lfs: LoopFs): Promise<{ phases: Phase[];
     const valid = statsOn();
     cap.stop();
     const progs: CostWindow['progs'] = {};
-    for (const [name, v] of end) progs[name] = { ns: v.ns - (base.get(name)?.ns ?? 0), cnt: v.cnt - (base.get(name)?.cnt ?? 0) };
+    for (const [name, v] of end)
+      progs[name] = { ns: v.ns - (base.get(name)?.ns ?? 0), cnt: v.cnt - (base.get(name)?.cnt ?? 0) };
     if (fio.exitCode !== null) throw new Error(`fio exited early (${fio.exitCode})`);
     return { phases, cost: { seconds: (c1.t - c0.t) / 1000, requests: c1.ios - c0.ios, progs, valid } };
   } finally {
@@ -221,7 +254,14 @@ async function main(): Promise<void> {
         // each "on" phase against the mean of the "off" phases around it (drift-corrected pairs)
         const paired = (k: 'whole' | 'steady') =>
           phases
-            .map((p, i) => (p.on ? { on: p[k], off: ((phases[i - 1]?.[k] ?? phases[i + 1]![k]) + (phases[i + 1]?.[k] ?? phases[i - 1]![k])) / 2 } : null))
+            .map((p, i) =>
+              p.on
+                ? {
+                    on: p[k],
+                    off: ((phases[i - 1]?.[k] ?? phases[i + 1]![k]) + (phases[i + 1]?.[k] ?? phases[i - 1]![k])) / 2,
+                  }
+                : null
+            )
             .filter((x): x is { on: number; off: number } => x !== null)
             .map((x) => (100 * (x.on - x.off)) / x.off);
         const steadyDelta = paired('steady');
@@ -230,7 +270,8 @@ async function main(): Promise<void> {
         let kernelNs = 0;
         for (const [name, v] of Object.entries(cost.progs)) {
           kernelNs += v.ns;
-          if (v.cnt) perProg[name] = { nsPerRun: Math.round(v.ns / v.cnt), runsPerSec: Math.round(v.cnt / cost.seconds) };
+          if (v.cnt)
+            perProg[name] = { nsPerRun: Math.round(v.ns / v.cnt), runsPerSec: Math.round(v.cnt / cost.seconds) };
         }
         const r = {
           workload: w.name,
@@ -238,8 +279,16 @@ async function main(): Promise<void> {
           unit: w.unit,
           offMedian: median(off.map((p) => p.steady)),
           onMedian: median(on.map((p) => p.steady)),
-          steadyDeltaPct: { median: median(steadyDelta), p25: quantile(steadyDelta, 0.25), p75: quantile(steadyDelta, 0.75) },
-          wholeDeltaPct: { median: median(wholeDelta), p25: quantile(wholeDelta, 0.25), p75: quantile(wholeDelta, 0.75) },
+          steadyDeltaPct: {
+            median: median(steadyDelta),
+            p25: quantile(steadyDelta, 0.25),
+            p75: quantile(steadyDelta, 0.75),
+          },
+          wholeDeltaPct: {
+            median: median(wholeDelta),
+            p25: quantile(wholeDelta, 0.25),
+            p75: quantile(wholeDelta, 0.75),
+          },
           bpfCpuShare: cost.valid ? kernelNs / 1e9 / cost.seconds : null,
           bpfNsPerDeviceRequest: cost.valid ? Math.round(kernelNs / Math.max(1, cost.requests)) : null,
           agentCpuMsPerCapture: median(on.map((p) => p.agentCpuMs)) - median(off.map((p) => p.agentCpuMs)),
@@ -250,7 +299,7 @@ async function main(): Promise<void> {
         };
         results.push(r);
         lines.push(
-          `| ${w.name} | ${w.unit} | ${fmt(r.offMedian, 0)} | ${fmt(r.onMedian, 0)} | ${fmt(r.steadyDeltaPct.median)} % (${fmt(r.steadyDeltaPct.p25)} … ${fmt(r.steadyDeltaPct.p75)}) | ${fmt(r.wholeDeltaPct.median)} % | ${r.bpfCpuShare === null ? 'n/a' : `${fmt(100 * r.bpfCpuShare, 1)} % of a CPU, ${r.bpfNsPerDeviceRequest} ns per request`} | ${fmt(r.agentCpuMsPerCapture, 0)} ms |`,
+          `| ${w.name} | ${w.unit} | ${fmt(r.offMedian, 0)} | ${fmt(r.onMedian, 0)} | ${fmt(r.steadyDeltaPct.median)} % (${fmt(r.steadyDeltaPct.p25)} … ${fmt(r.steadyDeltaPct.p75)}) | ${fmt(r.wholeDeltaPct.median)} % | ${r.bpfCpuShare === null ? 'n/a' : `${fmt(100 * r.bpfCpuShare, 1)} % of a CPU, ${r.bpfNsPerDeviceRequest} ns per request`} | ${fmt(r.agentCpuMsPerCapture, 0)} ms |`
         );
         console.log(`${w.name}: ${JSON.stringify(perProg)}`);
       } finally {
@@ -260,10 +309,19 @@ async function main(): Promise<void> {
   } finally {
     if (weEnabledStats) execFileSync('sysctl', ['-q', 'kernel.bpf_stats_enabled=0']);
   }
-  const doc = { machine: machine(), loadavgAtStart: load0, loadavgAtEnd: os.loadavg()[0], phaseSeconds: PHASE_MS / 1000, pairs: PAIRS, results };
+  const doc = {
+    machine: machine(),
+    loadavgAtStart: load0,
+    loadavgAtEnd: os.loadavg()[0],
+    phaseSeconds: PHASE_MS / 1000,
+    pairs: PAIRS,
+    results,
+  };
   fs.mkdirSync(path.dirname(values.out!), { recursive: true });
   fs.writeFileSync(values.out!, JSON.stringify(doc, null, 1) + '\n');
-  console.log('| workload | unit | off (median) | on (median) | on vs off, steady (median, IQR) | whole phase incl. load/read-out | BPF programs (in-kernel) | agent CPU per capture |');
+  console.log(
+    '| workload | unit | off (median) | on (median) | on vs off, steady (median, IQR) | whole phase incl. load/read-out | BPF programs (in-kernel) | agent CPU per capture |'
+  );
   console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const l of lines) console.log(l);
   console.log(`load average ${fmt(load0, 2)} → ${fmt(os.loadavg()[0]!, 2)}; ${JSON.stringify(machine())}`);

@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '../..').replace(/\/build$/, '');
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' } },
+});
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
 
@@ -57,9 +59,14 @@ function top(m: Map<string, number>, n: number): [string, number][] {
 
 function bpfProgStats(): { runTimeNs: number; runCnt: number } | null {
   try {
-    const out = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'name', 'profile_sample', '--json'], { encoding: 'utf8' })) as unknown;
+    const out = JSON.parse(
+      execFileSync('bpftool', ['prog', 'show', 'name', 'profile_sample', '--json'], { encoding: 'utf8' })
+    ) as unknown;
     const progs = (Array.isArray(out) ? out : [out]) as { run_time_ns?: number; run_cnt?: number }[];
-    return progs.reduce((a, p) => ({ runTimeNs: a.runTimeNs + (p.run_time_ns ?? 0), runCnt: a.runCnt + (p.run_cnt ?? 0) }), { runTimeNs: 0, runCnt: 0 });
+    return progs.reduce(
+      (a, p) => ({ runTimeNs: a.runTimeNs + (p.run_time_ns ?? 0), runCnt: a.runCnt + (p.run_cnt ?? 0) }),
+      { runTimeNs: 0, runCnt: 0 }
+    );
   } catch {
     return null;
   }
@@ -67,8 +74,14 @@ function bpfProgStats(): { runTimeNs: number; runCnt: number } | null {
 
 async function oneRun(dir: string) {
   // workload: the spinner (user-space, known stack, some syscalls) and a syscall-heavy stressor
-  const spin = spawn(path.join(ROOT, 'build/workloads/spinner'), [String(SECONDS + 5), 'syscalls'], { stdio: 'ignore' });
-  const stress = spawn('stress-ng', ['--open', '1', '--timeout', `${SECONDS + 5}s`, '--quiet', '--temp-path', os.tmpdir()], { stdio: 'ignore' });
+  const spin = spawn(path.join(ROOT, 'build/workloads/spinner'), [String(SECONDS + 5), 'syscalls'], {
+    stdio: 'ignore',
+  });
+  const stress = spawn(
+    'stress-ng',
+    ['--open', '1', '--timeout', `${SECONDS + 5}s`, '--quiet', '--temp-path', os.tmpdir()],
+    { stdio: 'ignore' }
+  );
   await sleep(1000);
   const ours = path.join(dir, 'ours.folded');
   const perfData = path.join(dir, 'perf.data');
@@ -128,7 +141,10 @@ async function oneRun(dir: string) {
     '',
     '| # | ours | share | share in perf | perf | share |',
     '|---|---|---|---|---|---|',
-    ...last.oursTop.map(([f, s], i) => `| ${i + 1} | ${f} | ${(s * 100).toFixed(1)}% | ${(last.perfSharesOfOursTop[i]! * 100).toFixed(1)}% | ${last.perfTop[i]?.[0] ?? ''} | ${((last.perfTop[i]?.[1] ?? 0) * 100).toFixed(1)}% |`),
+    ...last.oursTop.map(
+      ([f, s], i) =>
+        `| ${i + 1} | ${f} | ${(s * 100).toFixed(1)}% | ${(last.perfSharesOfOursTop[i]! * 100).toFixed(1)}% | ${last.perfTop[i]?.[0] ?? ''} | ${((last.perfTop[i]?.[1] ?? 0) * 100).toFixed(1)}% |`
+    ),
   ];
   console.log(lines.join('\n'));
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });

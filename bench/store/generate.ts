@@ -52,7 +52,12 @@ function pool(name: string, title: string, unit: ProfileRef['unit'], make: () =>
   return make().map((raw) => {
     const p = decode(raw);
     const c = compressProfile(raw);
-    return { ref: { name, title, unit, total: p.total, stacks: p.stackCount }, codec: c.codec, blob: c.blob, rawBytes: raw.length };
+    return {
+      ref: { name, title, unit, total: p.total, stacks: p.stackCount },
+      codec: c.codec,
+      blob: c.blob,
+      rawBytes: raw.length,
+    };
   });
 }
 
@@ -64,7 +69,20 @@ function realCpuProfiles(): Buffer[] {
     const f = path.join(CACHE, `cpu-${i}.pb.gz`);
     if (!fs.existsSync(f)) {
       console.error(`capturing real profile ${i + 1}/${CPU_PROFILES} (10 s, whole host) → ${f}`);
-      execFileSync(process.execPath, [path.join(ROOT, 'build/agent/src/cli/main.js'), 'profile', '--duration', '10', '--format', 'pprof', '--output', f], { stdio: ['ignore', 'ignore', 'inherit'] });
+      execFileSync(
+        process.execPath,
+        [
+          path.join(ROOT, 'build/agent/src/cli/main.js'),
+          'profile',
+          '--duration',
+          '10',
+          '--format',
+          'pprof',
+          '--output',
+          f,
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit'] }
+      );
     }
     out.push(encode(fromPprof(fs.readFileSync(f))));
   }
@@ -77,10 +95,21 @@ function main(): void {
   const t0 = performance.now();
   const pools: Partial<Record<TracerType, PoolEntry[]>> = {
     cpusys: pool('cpu', 'On-CPU, all processes (kernel + user stacks)', 'samples', realCpuProfiles),
-    dload: pool('offcpu', 'Off-CPU time in D state', 'nanoseconds', () => Array.from({ length: 16 }, (_, i) => encode(syntheticProfile({ stacks: 3 + i * 3, depth: 24, seed: 100 + i, unit: 'nanoseconds' })))),
-    memburst: pool('alloc', 'Page allocations (sampled)', 'bytes', () => Array.from({ length: 16 }, (_, i) => encode(syntheticProfile({ stacks: 20 + i * 20, depth: 30, seed: 200 + i, unit: 'bytes' })))),
+    dload: pool('offcpu', 'Off-CPU time in D state', 'nanoseconds', () =>
+      Array.from({ length: 16 }, (_, i) =>
+        encode(syntheticProfile({ stacks: 3 + i * 3, depth: 24, seed: 100 + i, unit: 'nanoseconds' }))
+      )
+    ),
+    memburst: pool('alloc', 'Page allocations (sampled)', 'bytes', () =>
+      Array.from({ length: 16 }, (_, i) =>
+        encode(syntheticProfile({ stacks: 20 + i * 20, depth: 30, seed: 200 + i, unit: 'bytes' }))
+      )
+    ),
   };
-  pools.cpuidle = pools.cpusys!.map((p) => ({ ...p, ref: { ...p.ref, title: 'On-CPU in the container (kernel + user stacks)' } }));
+  pools.cpuidle = pools.cpusys!.map((p) => ({
+    ...p,
+    ref: { ...p.ref, title: 'On-CPU in the container (kernel + user stacks)' },
+  }));
   const poolSeconds = (performance.now() - t0) / 1000;
 
   fs.rmSync(DIR, { recursive: true, force: true });
@@ -93,11 +122,11 @@ function main(): void {
     `INSERT INTO events (id, type, host, time, time_end, status, error, summary, container_id, container_name, container_runtime,
        container_pod, container_namespace, container_qos, container_cgroup, trigger_json, data_json, updated_at)
      VALUES (@id, @type, @host, @time, @time_end, @status, @error, @summary, @container_id, @container_name, @container_runtime,
-       @container_pod, @container_namespace, @container_qos, @container_cgroup, @trigger_json, @data_json, @updated_at)`,
+       @container_pod, @container_namespace, @container_qos, @container_cgroup, @trigger_json, @data_json, @updated_at)`
   );
   const insProfile = db.prepare(
     `INSERT INTO profiles (event_id, name, title, unit, total, stacks, codec, raw_bytes, blob)
-     VALUES (@event_id, @name, @title, @unit, @total, @stacks, @codec, @raw_bytes, @blob)`,
+     VALUES (@event_id, @name, @title, @unit, @total, @stacks, @codec, @raw_bytes, @blob)`
   );
 
   // times: 60% spread evenly, 40% in 500 bursts of ~10 minutes (incidents); newest a minute ago
@@ -159,11 +188,19 @@ function main(): void {
         status: s,
         data: s === 'failed' ? {} : g.data,
       };
-      if (s === 'partial') ev.error = pick2(r, ['process exited before its command line could be read', 'the agent stopped during the capture window', 'the cgroup of the container vanished during the capture']);
+      if (s === 'partial')
+        ev.error = pick2(r, [
+          'process exited before its command line could be read',
+          'the agent stopped during the capture window',
+          'the cgroup of the container vanished during the capture',
+        ]);
       if (s === 'failed') ev.error = 'the profiler could not attach (EBUSY)';
       if (checked < 5000 && (i < 2000 || r() < 0.001)) {
         checked++;
-        if (!Value.Check(EventSchema, ev)) throw new Error(`generated event does not match the contract: ${JSON.stringify([...Value.Errors(EventSchema, ev)].slice(0, 3))}`);
+        if (!Value.Check(EventSchema, ev))
+          throw new Error(
+            `generated event does not match the contract: ${JSON.stringify([...Value.Errors(EventSchema, ev)].slice(0, 3))}`
+          );
       }
       const dataJson = JSON.stringify(ev.data);
       const c = ev.container;
@@ -188,7 +225,17 @@ function main(): void {
         updated_at: ev.timeEnd,
       });
       if (pe) {
-        insProfile.run({ event_id: ev.id, name: pe.ref.name, title: pe.ref.title, unit: pe.ref.unit, total: pe.ref.total, stacks: pe.ref.stacks, codec: pe.codec, raw_bytes: pe.rawBytes, blob: pe.blob });
+        insProfile.run({
+          event_id: ev.id,
+          name: pe.ref.name,
+          title: pe.ref.title,
+          unit: pe.ref.unit,
+          total: pe.ref.total,
+          stacks: pe.ref.stacks,
+          codec: pe.codec,
+          raw_bytes: pe.rawBytes,
+          blob: pe.blob,
+        });
         profileRows++;
         profileStacks += pe.ref.stacks;
       }
@@ -217,14 +264,37 @@ function main(): void {
     host: HOSTS[0]![0],
     time: now - 30_000,
     container: null,
-    trigger: { metric: 'sys_percent', value: 88, threshold: 45, baseline: 6, delta: 82, reason: 'host CPU sys 88% > 45% and 82 points above its baseline 6% (> 20) for 3 samples' },
+    trigger: {
+      metric: 'sys_percent',
+      value: 88,
+      threshold: 45,
+      baseline: 6,
+      delta: 82,
+      reason: 'host CPU sys 88% > 45% and 82 points above its baseline 6% (> 20) for 3 samples',
+    },
     summary: 'cpusys capture in progress',
     data: {},
   });
   const tc = performance.now();
-  store.completeEvent(bigEv.id, { status: 'complete', summary: `synthetic ${BIG_STACKS}-stack capture (bench)`, timeEnd: now - 20_000, data: { profile: { frequencyHz: 99, samples: big.total } } }, [
-    { name: 'cpu', title: 'On-CPU, all processes (kernel + user stacks)', unit: 'samples', total: big.total, stacks: big.stackCount, blob: bigRaw },
-  ]);
+  store.completeEvent(
+    bigEv.id,
+    {
+      status: 'complete',
+      summary: `synthetic ${BIG_STACKS}-stack capture (bench)`,
+      timeEnd: now - 20_000,
+      data: { profile: { frequencyHz: 99, samples: big.total } },
+    },
+    [
+      {
+        name: 'cpu',
+        title: 'On-CPU, all processes (kernel + user stacks)',
+        unit: 'samples',
+        total: big.total,
+        stacks: big.stackCount,
+        blob: bigRaw,
+      },
+    ]
+  );
   const completeMs = performance.now() - tc;
   const bigInfo = store.listProfiles(bigEv.id)[0]!;
 
@@ -233,16 +303,29 @@ function main(): void {
 
   // sizes, from a read-only connection
   const ro = openStore(file, { readonly: true });
-  const objects = ro.db.prepare<[], { name: string; tbl: string; bytes: number; pages: number }>(
-    `SELECT d.name AS name, coalesce(m.tbl_name, d.name) AS tbl, sum(d.pgsize) AS bytes, count(*) AS pages
-       FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name GROUP BY d.name ORDER BY bytes DESC`,
-  ).all();
-  const payload = ro.db.prepare<[], { data: number; trig: number; summ: number }>('SELECT sum(length(data_json)) AS data, sum(length(trigger_json)) AS trig, sum(length(summary)) AS summ FROM events').get()!;
-  const prof = ro.db.prepare<[], { n: number; stacks: number; raw: number; stored: number }>('SELECT count(*) AS n, sum(stacks) AS stacks, sum(raw_bytes) AS raw, sum(length(blob)) AS stored FROM profiles').get()!;
-  const stat1 = ro.db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'").get() as { n: number };
+  const objects = ro.db
+    .prepare<[], { name: string; tbl: string; bytes: number; pages: number }>(
+      `SELECT d.name AS name, coalesce(m.tbl_name, d.name) AS tbl, sum(d.pgsize) AS bytes, count(*) AS pages
+       FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name GROUP BY d.name ORDER BY bytes DESC`
+    )
+    .all();
+  const payload = ro.db
+    .prepare<[], { data: number; trig: number; summ: number }>(
+      'SELECT sum(length(data_json)) AS data, sum(length(trigger_json)) AS trig, sum(length(summary)) AS summ FROM events'
+    )
+    .get()!;
+  const prof = ro.db
+    .prepare<[], { n: number; stacks: number; raw: number; stored: number }>(
+      'SELECT count(*) AS n, sum(stacks) AS stacks, sum(raw_bytes) AS raw, sum(length(blob)) AS stored FROM profiles'
+    )
+    .get()!;
+  const stat1 = ro.db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'").get() as {
+    n: number;
+  };
   const stats = ro.stats();
   ro.close();
-  const sum = (tbl: string, pred: (o: { name: string }) => boolean = () => true) => objects.filter((o) => o.tbl === tbl && pred(o)).reduce((a, o) => a + o.bytes, 0);
+  const sum = (tbl: string, pred: (o: { name: string }) => boolean = () => true) =>
+    objects.filter((o) => o.tbl === tbl && pred(o)).reduce((a, o) => a + o.bytes, 0);
   const eventsTable = sum('events', (o) => o.name === 'events');
   const eventsIndexes = sum('events', (o) => o.name !== 'events');
   const profilesBytes = sum('profiles');
@@ -260,16 +343,47 @@ function main(): void {
     newest: stats.newest,
     containers: containers.containers.length,
     status,
-    perType: Object.fromEntries([...perType].map(([t, v]) => [t, { events: v.n, withProfile: v.withProfile, avgDataJsonBytes: Math.round(v.dataBytes / v.n) }])),
-    seconds: { profilePool: round(poolSeconds, 1), insert: round(insertSeconds, 1), eventsPerSecond: Math.round(N / insertSeconds) },
+    perType: Object.fromEntries(
+      [...perType].map(([t, v]) => [
+        t,
+        { events: v.n, withProfile: v.withProfile, avgDataJsonBytes: Math.round(v.dataBytes / v.n) },
+      ])
+    ),
+    seconds: {
+      profilePool: round(poolSeconds, 1),
+      insert: round(insertSeconds, 1),
+      eventsPerSecond: Math.round(N / insertSeconds),
+    },
     pool: {
-      cpu: pools.cpusys!.map((p) => ({ stacks: p.ref.stacks, total: p.ref.total, rawBytes: p.rawBytes, storedBytes: p.blob.length, codec: p.codec })),
+      cpu: pools.cpusys!.map((p) => ({
+        stacks: p.ref.stacks,
+        total: p.ref.total,
+        rawBytes: p.rawBytes,
+        storedBytes: p.blob.length,
+        codec: p.codec,
+      })),
       offcpuStacks: pools.dload!.map((p) => p.ref.stacks),
       allocStacks: pools.memburst!.map((p) => p.ref.stacks),
-      storedBytesPerStack: round(poolAll.reduce((a, p) => a + p.blob.length, 0) / poolAll.reduce((a, p) => a + p.ref.stacks, 0), 1),
-      cpuStoredBytesPerStack: round(pools.cpusys!.reduce((a, p) => a + p.blob.length, 0) / pools.cpusys!.reduce((a, p) => a + p.ref.stacks, 0), 1),
+      storedBytesPerStack: round(
+        poolAll.reduce((a, p) => a + p.blob.length, 0) / poolAll.reduce((a, p) => a + p.ref.stacks, 0),
+        1
+      ),
+      cpuStoredBytesPerStack: round(
+        pools.cpusys!.reduce((a, p) => a + p.blob.length, 0) / pools.cpusys!.reduce((a, p) => a + p.ref.stacks, 0),
+        1
+      ),
     },
-    big: { id: bigEv.id, stacks: bigInfo.stacks, total: bigInfo.total, depth: BIG_DEPTH, rawBytes: bigInfo.rawBytes, storedBytes: bigInfo.storedBytes, codec: bigInfo.codec, encodeMs: round(encodeMs, 1), completeEventMs: round(completeMs, 1) },
+    big: {
+      id: bigEv.id,
+      stacks: bigInfo.stacks,
+      total: bigInfo.total,
+      depth: BIG_DEPTH,
+      rawBytes: bigInfo.rawBytes,
+      storedBytes: bigInfo.storedBytes,
+      codec: bigInfo.codec,
+      encodeMs: round(encodeMs, 1),
+      completeEventMs: round(completeMs, 1),
+    },
     size: {
       fileBytes: stats.fileBytes,
       dbFileBytes: stats.dbFileBytes,
@@ -278,7 +392,11 @@ function main(): void {
       eventsTableBytes: eventsTable,
       eventsIndexBytes: eventsIndexes,
       profilesBytes,
-      bytesPerEvent: { rowOnly: round(eventsTable / stats.events, 1), withIndexes: round((eventsTable + eventsIndexes) / stats.events, 1), wholeFile: round(stats.fileBytes / stats.events, 1) },
+      bytesPerEvent: {
+        rowOnly: round(eventsTable / stats.events, 1),
+        withIndexes: round((eventsTable + eventsIndexes) / stats.events, 1),
+        wholeFile: round(stats.fileBytes / stats.events, 1),
+      },
       jsonPayloadPerEvent: round((payload.data + payload.trig + payload.summ) / stats.events, 1),
       profileBytesPerStack: round(profilesBytes / prof.stacks, 2),
       profileStoredBlobBytesPerStack: round(prof.stored / prof.stacks, 2),

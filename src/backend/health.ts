@@ -70,7 +70,10 @@ export async function probeAgent(client: AgentClient, signal?: AbortSignal): Pro
 }
 
 /** Probes every agent of the instance with the fan-out rules (cap, per-agent timeout). */
-export async function probeAll(inst: DatasourceInstance, signal?: AbortSignal): Promise<{ agents: AgentHealth[]; discoveryError: string | null }> {
+export async function probeAll(
+  inst: DatasourceInstance,
+  signal?: AbortSignal
+): Promise<{ agents: AgentHealth[]; discoveryError: string | null }> {
   const set = await inst.agents();
   const res = await fanOut(set.clients, (c, sig) => probeAgent(c, sig), {
     semaphore: inst.semaphore,
@@ -103,7 +106,10 @@ export async function probeAll(inst: DatasourceInstance, signal?: AbortSignal): 
   return { agents, discoveryError: set.discoveryError };
 }
 
-export async function checkHealth(getInstance: () => DatasourceInstance, signal?: AbortSignal): Promise<CheckHealthResponse> {
+export async function checkHealth(
+  getInstance: () => DatasourceInstance,
+  signal?: AbortSignal
+): Promise<CheckHealthResponse> {
   const details = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
   let inst: DatasourceInstance;
   try {

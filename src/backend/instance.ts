@@ -29,7 +29,7 @@ export class DatasourceInstance {
     readonly fingerprint: string,
     readonly log: Logger,
     resolver?: DnsLike,
-    private readonly observe?: (outcome: string) => void,
+    private readonly observe?: (outcome: string) => void
   ) {
     this.semaphore = new Semaphore(settings.concurrency);
     this.discovery = settings.discovery ? new Discovery(settings.discovery, resolver) : null;
@@ -39,7 +39,13 @@ export class DatasourceInstance {
     const key = `${cfg.name}\0${cfg.url}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new AgentClient(cfg, this.settings.token, this.settings.timeoutMs, Math.min(this.settings.concurrency, 16), this.observe);
+      c = new AgentClient(
+        cfg,
+        this.settings.token,
+        this.settings.timeoutMs,
+        Math.min(this.settings.concurrency, 16),
+        this.observe
+      );
       this.clients.set(key, c);
     }
     return c;
@@ -93,7 +99,7 @@ export class InstanceManager {
   constructor(
     private readonly log: Logger,
     private readonly resolver?: DnsLike,
-    private readonly observe?: (outcome: string) => void,
+    private readonly observe?: (outcome: string) => void
   ) {}
 
   /** The instance for these settings, rebuilt if they changed. Throws SettingsError for bad settings. */
@@ -104,12 +110,22 @@ export class InstanceManager {
     const current = this.instances.get(key);
     if (current && current.fingerprint === fp) return current;
     const settings = parseSettings(s);
-    const next = new DatasourceInstance(settings, fp, this.log.child({ datasource: settings.uid || settings.name }), this.resolver, this.observe);
+    const next = new DatasourceInstance(
+      settings,
+      fp,
+      this.log.child({ datasource: settings.uid || settings.name }),
+      this.resolver,
+      this.observe
+    );
     if (current) {
       current.dispose();
       this.log.info('datasource settings changed, instance rebuilt', { uid: key, agents: settings.agents.length });
     } else {
-      this.log.info('datasource instance created', { uid: key, agents: settings.agents.length, discovery: settings.discovery ?? '' });
+      this.log.info('datasource instance created', {
+        uid: key,
+        agents: settings.agents.length,
+        discovery: settings.discovery ?? '',
+      });
     }
     this.instances.set(key, next);
     return next;

@@ -32,7 +32,12 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
   const module = opts.module ?? 'plugin.huatuo-autotracing-datasource';
   const emit = (level: Level, msg: string, fields?: LogFields): void => {
     if (ORDER[level] < min) return;
-    const rec: LogFields = { '@level': level, '@message': msg, '@timestamp': new Date().toISOString(), '@module': module };
+    const rec: LogFields = {
+      '@level': level,
+      '@message': msg,
+      '@timestamp': new Date().toISOString(),
+      '@module': module,
+    };
     for (const [k, v] of Object.entries(base)) rec[k] = errorText(v);
     if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = errorText(v);
     let line: string;

@@ -54,7 +54,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   }
   if (port === undefined) {
     process.stderr.write(
-      `Could not listen on 127.0.0.1 within ports ${cfg.minPort}-${cfg.maxPort}: ${(lastError as Error | undefined)?.message ?? 'no port'}\n`,
+      `Could not listen on 127.0.0.1 within ports ${cfg.minPort}-${cfg.maxPort}: ${(lastError as Error | undefined)?.message ?? 'no port'}\n`
     );
     process.exit(1);
   }
@@ -70,7 +70,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   console.warn = (...args: unknown[]) => log.warn(args.map(String).join(' '));
   console.error = (...args: unknown[]) => log.error(args.map(String).join(' '));
 
-  log.info('plugin listening', { address: `127.0.0.1:${port}`, version: BACKEND_VERSION, node: process.version, pid: process.pid });
+  log.info('plugin listening', {
+    address: `127.0.0.1:${port}`,
+    version: BACKEND_VERSION,
+    node: process.version,
+    pid: process.pid,
+  });
 
   // go-plugin hosts forward Ctrl-C to the whole process group; like go-plugin's Serve, ignore SIGINT
   // and wait for the host's Shutdown.

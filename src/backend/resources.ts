@@ -52,7 +52,14 @@ function errorJson(code: number, errCode: string, message: string): CallResource
   return jsonResponse(code, { error: { code: errCode, message } });
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** ms since epoch, RFC 3339, `now` or `now-<n><unit>` → ms since epoch. */
 export function parseTime(raw: string | null, dflt: number, now = Date.now()): number {
@@ -70,8 +77,12 @@ export function parseTime(raw: string | null, dflt: number, now = Date.now()): n
 function parseTypes(raw: string | null): TracerType[] {
   if (!raw) return [];
   const out: TracerType[] = [];
-  for (const t of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!(TRACER_TYPES as readonly string[]).includes(t)) throw new QueryError(`unknown type ${JSON.stringify(t.slice(0, 32))}`);
+  for (const t of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(TRACER_TYPES as readonly string[]).includes(t))
+      throw new QueryError(`unknown type ${JSON.stringify(t.slice(0, 32))}`);
     out.push(t as TracerType);
   }
   return out;
@@ -129,7 +140,11 @@ async function agentsRoute(inst: DatasourceInstance, signal?: AbortSignal): Prom
   });
 }
 
-async function eventsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal?: AbortSignal): Promise<CallResourceResponse> {
+async function eventsRoute(
+  inst: DatasourceInstance,
+  qs: URLSearchParams,
+  signal?: AbortSignal
+): Promise<CallResourceResponse> {
   const now = Date.now();
   const to = parseTime(qs.get('to'), now, now);
   const from = parseTime(qs.get('from'), to - 86_400_000, now);
@@ -146,10 +161,13 @@ async function eventsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal
       limit,
       before: qs.get('cursor') ? decodeEventCursor(qs.get('cursor')!) : null,
     },
-    signal,
+    signal
   );
   if (g.agentsAsked > 0 && g.agentsAnswered === 0 && g.failed.length > 0) {
-    return jsonResponse(502, { error: { code: 'AGENTS_FAILED', message: 'no agent answered' }, failed: failedJson(g.failed) });
+    return jsonResponse(502, {
+      error: { code: 'AGENTS_FAILED', message: 'no agent answered' },
+      failed: failedJson(g.failed),
+    });
   }
   return jsonResponse(200, {
     events: g.items.map((r) => r.event),
@@ -159,7 +177,11 @@ async function eventsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal
   });
 }
 
-async function countsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal?: AbortSignal): Promise<CallResourceResponse> {
+async function countsRoute(
+  inst: DatasourceInstance,
+  qs: URLSearchParams,
+  signal?: AbortSignal
+): Promise<CallResourceResponse> {
   const now = Date.now();
   const to = parseTime(qs.get('to'), now, now);
   const from = parseTime(qs.get('from'), to - 86_400_000, now);
@@ -169,11 +191,23 @@ async function countsRoute(inst: DatasourceInstance, qs: URLSearchParams, signal
   if (byRaw !== 'type' && byRaw !== 'container') throw new QueryError('by must be type or container');
   const types = parseTypes(qs.get('type'));
   const container = qs.get('container') || null;
-  const g = await gatherCounts(inst, { from, to, stepMs, by: byRaw, types, hosts: parseList(qs.get('host')), container }, signal);
+  const g = await gatherCounts(
+    inst,
+    { from, to, stepMs, by: byRaw, types, hosts: parseList(qs.get('host')), container },
+    signal
+  );
   if (g.agentsAsked > 0 && g.agentsAnswered === 0 && g.failed.length > 0) {
-    return jsonResponse(502, { error: { code: 'AGENTS_FAILED', message: 'no agent answered' }, failed: failedJson(g.failed) });
+    return jsonResponse(502, {
+      error: { code: 'AGENTS_FAILED', message: 'no agent answered' },
+      failed: failedJson(g.failed),
+    });
   }
-  const merged = mergeCounts(g.items, { by: byRaw, types: types.length > 0 ? types : TRACER_TYPES, container, zeroFill: false });
+  const merged = mergeCounts(g.items, {
+    by: byRaw,
+    types: types.length > 0 ? types : TRACER_TYPES,
+    container,
+    zeroFill: false,
+  });
   return jsonResponse(200, {
     from,
     to,
@@ -190,18 +224,28 @@ async function eventRoute(inst: DatasourceInstance, id: string, signal?: AbortSi
   return jsonResponse(200, found.event, { 'X-Autotracing-Agent': found.client.name });
 }
 
-async function flamegraphRoute(inst: DatasourceInstance, id: string, qs: URLSearchParams, signal?: AbortSignal): Promise<CallResourceResponse> {
+async function flamegraphRoute(
+  inst: DatasourceInstance,
+  id: string,
+  qs: URLSearchParams,
+  signal?: AbortSignal
+): Promise<CallResourceResponse> {
   const format = qs.get('format') ?? 'nested';
   if (!(FLAMEGRAPH_FORMATS as readonly string[]).includes(format)) {
     throw new QueryError(`format must be one of ${FLAMEGRAPH_FORMATS.join(', ')}`);
   }
   const profile = qs.get('profile') || undefined;
-  if (profile !== undefined && !/^[a-z0-9_-]{1,64}$/.test(profile)) throw new QueryError('profile must be a profile name');
+  if (profile !== undefined && !/^[a-z0-9_-]{1,64}$/.test(profile))
+    throw new QueryError('profile must be a profile name');
   const found = await findEvent(inst, id, signal);
   const res = await found.client.flamegraphRaw(id, format, profile, { signal });
   if (res.status < 200 || res.status >= 300) {
     const code = res.status === 404 ? 404 : res.status === 400 ? 400 : 502;
-    return errorJson(code, res.status === 404 ? 'NOT_FOUND' : 'AGENT_ERROR', `${found.client.name}: HTTP ${res.status}: ${errorBodyText(res.body)}`);
+    return errorJson(
+      code,
+      res.status === 404 ? 'NOT_FOUND' : 'AGENT_ERROR',
+      `${found.client.name}: HTTP ${res.status}: ${errorBodyText(res.body)}`
+    );
   }
   const name = `${id}${profile ? `-${profile}` : ''}.${FILE_EXT[format]}`;
   const extra: Record<string, string> = {
@@ -211,12 +255,17 @@ async function flamegraphRoute(inst: DatasourceInstance, id: string, qs: URLSear
     'X-Content-Type-Options': 'nosniff',
   };
   if (format !== 'nested') extra['Content-Disposition'] = `inline; filename="${name}"`;
-  if (format === 'svg') extra['Content-Security-Policy'] = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
+  if (format === 'svg')
+    extra['Content-Security-Policy'] = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
   return { code: 200, headers: headers(extra), body: res.body };
 }
 
 /** Routes one resource call; never throws. */
-export async function callResource(req: CallResourceRequest, getInstance: () => DatasourceInstance, signal?: AbortSignal): Promise<ResourceResult> {
+export async function callResource(
+  req: CallResourceRequest,
+  getInstance: () => DatasourceInstance,
+  signal?: AbortSignal
+): Promise<ResourceResult> {
   const path = (req.path ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
   const segments = path === '' ? [] : path.split('/');
   let qs: URLSearchParams;
@@ -239,7 +288,13 @@ export async function callResource(req: CallResourceRequest, getInstance: () => 
     else if (a === 'counts' && segments.length === 1) route = 'counts';
     else return { route, response: errorJson(404, 'NOT_FOUND', `no resource ${JSON.stringify(path.slice(0, 200))}`) };
     if (method !== 'GET' && method !== 'HEAD') {
-      return { route, response: { ...errorJson(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`), headers: headers({ 'Content-Type': 'application/json', Allow: 'GET' }) } };
+      return {
+        route,
+        response: {
+          ...errorJson(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`),
+          headers: headers({ 'Content-Type': 'application/json', Allow: 'GET' }),
+        },
+      };
     }
     if ((route === 'event' || route === 'flamegraph') && !EVENT_ID_PATTERN.test(b!)) {
       return { route, response: errorJson(400, 'BAD_ID', 'invalid event id') };
@@ -259,10 +314,18 @@ export async function callResource(req: CallResourceRequest, getInstance: () => 
     }
   } catch (e) {
     if (e instanceof QueryError) {
-      return { route, response: errorJson(e.status, e.status === 404 ? 'NOT_FOUND' : e.status >= 500 ? 'AGENTS_FAILED' : 'BAD_REQUEST', e.message) };
+      return {
+        route,
+        response: errorJson(
+          e.status,
+          e.status === 404 ? 'NOT_FOUND' : e.status >= 500 ? 'AGENTS_FAILED' : 'BAD_REQUEST',
+          e.message
+        ),
+      };
     }
     if (e instanceof SettingsError) return { route, response: errorJson(400, 'BAD_SETTINGS', e.message) };
-    if (e instanceof AgentError) return { route, response: errorJson(e.kind === 'timeout' ? 504 : 502, 'AGENT_ERROR', e.message) };
+    if (e instanceof AgentError)
+      return { route, response: errorJson(e.kind === 'timeout' ? 504 : 502, 'AGENT_ERROR', e.message) };
     return { route, response: errorJson(500, 'INTERNAL', (e as Error).message) };
   }
 }

@@ -1,20 +1,54 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DataSourceInstanceSettings } from './plugin/messages';
-import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, SettingsError, normaliseAgentUrl, parseSettings, settingsFingerprint } from './settings';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_TIMEOUT_MS,
+  SettingsError,
+  normaliseAgentUrl,
+  parseSettings,
+  settingsFingerprint,
+} from './settings';
 
-function s(json: unknown, secure: Record<string, string> = {}, extra: Partial<DataSourceInstanceSettings> = {}): DataSourceInstanceSettings {
+function s(
+  json: unknown,
+  secure: Record<string, string> = {},
+  extra: Partial<DataSourceInstanceSettings> = {}
+): DataSourceInstanceSettings {
   return {
-    id: 1, name: 'ds', url: '', user: '', database: '', basicAuthEnabled: false, basicAuthUser: '',
+    id: 1,
+    name: 'ds',
+    url: '',
+    user: '',
+    database: '',
+    basicAuthEnabled: false,
+    basicAuthUser: '',
     jsonData: Buffer.from(typeof json === 'string' ? json : JSON.stringify(json)),
-    decryptedSecureJsonData: secure, lastUpdatedMS: 5, uid: 'u1', apiVersion: '', ...extra,
+    decryptedSecureJsonData: secure,
+    lastUpdatedMS: 5,
+    uid: 'u1',
+    apiVersion: '',
+    ...extra,
   };
 }
 
 describe('datasource settings', () => {
   it('reads agents, discovery, timeout, concurrency and the token', () => {
-    const p = parseSettings(s({ agents: [{ name: 'a', url: 'http://h1:19704/' }, { url: 'h2:19704' }], discovery: 'agents.ns.svc', timeoutMs: 800, concurrency: '4' }, { token: 'tk' }));
-    assert.deepEqual(p.agents, [{ name: 'a', url: 'http://h1:19704' }, { name: 'h2:19704', url: 'http://h2:19704' }]);
+    const p = parseSettings(
+      s(
+        {
+          agents: [{ name: 'a', url: 'http://h1:19704/' }, { url: 'h2:19704' }],
+          discovery: 'agents.ns.svc',
+          timeoutMs: 800,
+          concurrency: '4',
+        },
+        { token: 'tk' }
+      )
+    );
+    assert.deepEqual(p.agents, [
+      { name: 'a', url: 'http://h1:19704' },
+      { name: 'h2:19704', url: 'http://h2:19704' },
+    ]);
     assert.equal(p.discovery, 'agents.ns.svc');
     assert.equal(p.timeoutMs, 800);
     assert.equal(p.concurrency, 4);

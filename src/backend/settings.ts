@@ -39,7 +39,8 @@ export function normaliseAgentUrl(raw: string): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new SettingsError(`agent URL ${JSON.stringify(raw)} must be http:// or https://`);
   }
-  if (u.username || u.password) throw new SettingsError(`agent URL ${JSON.stringify(raw)} must not carry credentials (use the token)`);
+  if (u.username || u.password)
+    throw new SettingsError(`agent URL ${JSON.stringify(raw)} must not carry credentials (use the token)`);
   if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) {
     throw new SettingsError(`agent URL ${JSON.stringify(raw)} must be a base URL without path or query`);
   }
@@ -49,13 +50,16 @@ export function normaliseAgentUrl(raw: string): string {
 function positiveInt(v: unknown, name: string, dflt: number, max: number): number {
   if (v === undefined || v === null || v === '') return dflt;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new SettingsError(`jsonData.${name} must be a positive number`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0)
+    throw new SettingsError(`jsonData.${name} must be a positive number`);
   return Math.min(Math.floor(n), max);
 }
 
 export function parseSettings(s: DataSourceInstanceSettings): DatasourceSettings {
   let json: Record<string, unknown> = {};
-  const text = Buffer.from(s.jsonData ?? new Uint8Array()).toString('utf8').trim();
+  const text = Buffer.from(s.jsonData ?? new Uint8Array())
+    .toString('utf8')
+    .trim();
   if (text !== '') {
     let parsed: unknown;
     try {
@@ -63,7 +67,8 @@ export function parseSettings(s: DataSourceInstanceSettings): DatasourceSettings
     } catch (e) {
       throw new SettingsError(`jsonData is not valid JSON: ${(e as Error).message}`);
     }
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      json = parsed as Record<string, unknown>;
     else if (parsed !== null) throw new SettingsError('jsonData must be an object');
   }
 

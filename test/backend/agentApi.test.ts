@@ -10,7 +10,14 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { AutotracingEvent, NestedFlamegraph } from '../../agent/src/api/schemas';
 import { buildServer } from '../../agent/src/api/server';
-import { READ_TOKEN, addEvent, makeTestAgent, smallProfile, testContainer, type TestAgent } from '../../agent/src/api/testAgent';
+import {
+  READ_TOKEN,
+  addEvent,
+  makeTestAgent,
+  smallProfile,
+  testContainer,
+  type TestAgent,
+} from '../../agent/src/api/testAgent';
 import { decodeFrame } from './decodeFrame';
 import { PluginProcess, dataQuery, dsSettings, ensureExecutable } from './grafanaHost';
 
@@ -40,7 +47,7 @@ async function startAgent(host: string, scales: number[]): Promise<RealAgent> {
         host,
         container: i % 2 === 0 ? null : testContainer(i),
         profiles: { cpu: smallProfile(scale) },
-      }),
+      })
     );
   });
   const app = await buildServer(agent, { https: null });
@@ -55,7 +62,12 @@ function newestFirst(list: AutotracingEvent[]): AutotracingEvent[] {
 }
 
 function ds(extra: Parameters<typeof dsSettings>[0] = {}) {
-  return dsSettings({ uid: 'ds-real', agents: agents.map((a, i) => ({ name: `real-${i}`, url: a.url })), token: READ_TOKEN, ...extra });
+  return dsSettings({
+    uid: 'ds-real',
+    agents: agents.map((a, i) => ({ name: `real-${i}`, url: a.url })),
+    token: READ_TOKEN,
+    ...extra,
+  });
 }
 
 async function agentGet<T>(a: RealAgent, path: string): Promise<T> {
@@ -95,17 +107,30 @@ describe('backend × real agent API', () => {
     const f = decodeFrame(r.responses.A!.frames[0]!);
     assert.equal(f.rows, 5);
     const expected = newestFirst(agents.flatMap((a) => a.events));
-    assert.deepEqual(f.field('id').values, expected.map((e) => e.id));
-    assert.deepEqual(f.field('time').values, expected.map((e) => e.time));
-    assert.deepEqual(f.field('host').values, expected.map((e) => e.host));
+    assert.deepEqual(
+      f.field('id').values,
+      expected.map((e) => e.id)
+    );
+    assert.deepEqual(
+      f.field('time').values,
+      expected.map((e) => e.time)
+    );
+    assert.deepEqual(
+      f.field('host').values,
+      expected.map((e) => e.host)
+    );
     const i = (f.field('type').values as string[]).indexOf('cpuidle');
     assert.equal(f.field('container').values[i], testContainer(1).name);
   });
 
   it('counts: series labelled by host and type whose totals match the stored captures', async () => {
-    const r = await plugin.queryData(ds(), [dataQuery('C', { queryType: 'counts', types: ['cpusys', 'cpuidle'] }, FROM, TO, { intervalMS: 60_000 })], {
-      fromAlert: true,
-    });
+    const r = await plugin.queryData(
+      ds(),
+      [dataQuery('C', { queryType: 'counts', types: ['cpusys', 'cpuidle'] }, FROM, TO, { intervalMS: 60_000 })],
+      {
+        fromAlert: true,
+      }
+    );
     assert.equal(r.responses.C!.error ?? '', '', r.responses.C!.error);
     const totals: Record<string, number> = {};
     for (const bytes of r.responses.C!.frames) {
@@ -154,21 +179,31 @@ describe('backend × real agent API', () => {
   it('resources: agents, events paging, event, flame graph in every format, counts', async () => {
     const list = await plugin.callResource(ds(), 'agents');
     const body = JSON.parse(list.body.toString()) as { agents: Array<{ host: string; ok: boolean }> };
-    assert.deepEqual(body.agents.map((a) => [a.host, a.ok]), [
-      ['node-a', true],
-      ['node-b', true],
-    ]);
+    assert.deepEqual(
+      body.agents.map((a) => [a.host, a.ok]),
+      [
+        ['node-a', true],
+        ['node-b', true],
+      ]
+    );
 
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const r = await plugin.callResource(ds(), 'events', `from=${FROM}&to=${TO}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const r = await plugin.callResource(
+        ds(),
+        'events',
+        `from=${FROM}&to=${TO}&limit=2${cursor ? `&cursor=${cursor}` : ''}`
+      );
       assert.equal(r.code, 200, r.body.toString());
       const page = JSON.parse(r.body.toString()) as { events: AutotracingEvent[]; nextCursor: string | null };
       seen.push(...page.events.map((e) => e.id));
       cursor = page.nextCursor;
     } while (cursor);
-    assert.deepEqual(seen, newestFirst(agents.flatMap((a) => a.events)).map((e) => e.id));
+    assert.deepEqual(
+      seen,
+      newestFirst(agents.flatMap((a) => a.events)).map((e) => e.id)
+    );
 
     const ev = agents[0]!.events[2]!;
     const one = await plugin.callResource(ds(), `events/${ev.id}`);
@@ -189,6 +224,9 @@ describe('backend × real agent API', () => {
     const counts = await plugin.callResource(ds(), 'counts', `from=${FROM}&to=${TO}&step=5m`);
     assert.equal(counts.code, 200, counts.body.toString());
     const c = JSON.parse(counts.body.toString()) as { series: Array<{ values: number[] }> };
-    assert.equal(c.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0), 5);
+    assert.equal(
+      c.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0),
+      5
+    );
   });
 });

@@ -31,7 +31,11 @@ export interface DecodedFrame {
 export function decodeFrame(bytes: Uint8Array): DecodedFrame {
   const buf = Buffer.from(bytes);
   assert.equal(buf.subarray(0, 6).toString('latin1'), 'ARROW1', 'frame must be an Arrow IPC file (leading magic)');
-  assert.equal(buf.subarray(buf.length - 6).toString('latin1'), 'ARROW1', 'frame must be an Arrow IPC file (trailing magic)');
+  assert.equal(
+    buf.subarray(buf.length - 6).toString('latin1'),
+    'ARROW1',
+    'frame must be an Arrow IPC file (trailing magic)'
+  );
   const table = tableFromIPC(buf);
   const md = table.schema.metadata;
   const fields: DecodedField[] = table.schema.fields.map((f, i) => {
@@ -57,7 +61,9 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
         type = 'time';
         break;
       default:
-        assert.fail(`field ${f.name} has Arrow type ${String(t)} (typeId ${t.typeId}), which this backend must not produce`);
+        assert.fail(
+          `field ${f.name} has Arrow type ${String(t)} (typeId ${t.typeId}), which this backend must not produce`
+        );
     }
     assert.equal(f.metadata.get('name'), f.name, 'field metadata carries the name as the Go SDK writes it');
     const col = table.getChildAt(i)!;

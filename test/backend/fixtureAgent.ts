@@ -43,7 +43,9 @@ export class FixtureAgent {
 
   async start(port = 0): Promise<this> {
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.send(res, 500, { error: { code: 'INTERNAL', message: String(e) } }));
+      this.handle(req, res).catch((e: unknown) =>
+        this.send(res, 500, { error: { code: 'INTERNAL', message: String(e) } })
+      );
     });
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve) => this.server!.listen(port, this.opts.listen ?? '127.0.0.1', resolve));
@@ -173,7 +175,11 @@ export class FixtureAgent {
     const withProfile = profile ? events.filter((f) => f.profiles[profile!]) : [];
     const used = withProfile.slice(0, limit);
     const unit = used[0]?.profiles[profile!]!.unit ?? 'samples';
-    const nested = foldedToNested(sumFolded(...used.map((f) => f.profiles[profile!]!.folded)), profile ?? 'merged', unit);
+    const nested = foldedToNested(
+      sumFolded(...used.map((f) => f.profiles[profile!]!.folded)),
+      profile ?? 'merged',
+      unit
+    );
     return {
       ...nested,
       merge: {
@@ -210,7 +216,7 @@ export class FixtureAgent {
           res,
           200,
           `<svg xmlns="http://www.w3.org/2000/svg"><text>${name}</text><!--${'x'.repeat(this.opts.svgPadBytes ?? 0)}--></svg>`,
-          'image/svg+xml',
+          'image/svg+xml'
         );
       default:
         return this.error(res, 400, 'BAD_REQUEST', `bad format ${format}`);

@@ -11,7 +11,11 @@ import type { AutotracingEvent, NestedFlamegraph, TracerType } from '../../agent
 export type Folded = Record<string, number>; // "a;b;c" → samples
 
 /** Folded stacks → nested-set rows, root "all", children sorted by label (reference implementation). */
-export function foldedToNested(folded: Folded, name = 'cpu', unit: NestedFlamegraph['unit'] = 'samples'): NestedFlamegraph {
+export function foldedToNested(
+  folded: Folded,
+  name = 'cpu',
+  unit: NestedFlamegraph['unit'] = 'samples'
+): NestedFlamegraph {
   interface N {
     children: Map<string, N>;
     value: number;
@@ -90,7 +94,13 @@ export const CPU_C: Folded = {
   'main;serve;parse': 7,
 };
 
-function base(type: TracerType, host: string, time: number, summary: string, extra: Partial<AutotracingEvent> = {}): AutotracingEvent {
+function base(
+  type: TracerType,
+  host: string,
+  time: number,
+  summary: string,
+  extra: Partial<AutotracingEvent> = {}
+): AutotracingEvent {
   return {
     id: fixtureId(time),
     type,
@@ -98,7 +108,14 @@ function base(type: TracerType, host: string, time: number, summary: string, ext
     time,
     timeEnd: time + 10_000,
     container: null,
-    trigger: { metric: `${type}.metric`, value: 60, threshold: 45, baseline: 10, delta: 50, reason: `${type} went from 10 to 60 (threshold 45)` },
+    trigger: {
+      metric: `${type}.metric`,
+      value: 60,
+      threshold: 45,
+      baseline: 10,
+      delta: 50,
+      reason: `${type} went from 10 to 60 (threshold 45)`,
+    },
     summary,
     status: 'complete',
     data: {},
@@ -122,11 +139,15 @@ export function hostEvents(host: string, now: number, variant: 'a' | 'b'): Fixtu
   const out: FixtureEvent[] = [];
   const cpu = variant === 'a' ? CPU_A : CPU_B;
   out.push({
-    event: base('cpusys', host, t(50), `sys CPU 60% on ${host}`, { data: { flamegraphs: [flamegraphRef('cpu', 'samples', cpu)] } }),
+    event: base('cpusys', host, t(50), `sys CPU 60% on ${host}`, {
+      data: { flamegraphs: [flamegraphRef('cpu', 'samples', cpu)] },
+    }),
     profiles: { cpu: { unit: 'samples', folded: cpu } },
   });
   out.push({
-    event: base('cpusys', host, t(20), `sys CPU 70% on ${host}`, { data: { flamegraphs: [flamegraphRef('cpu', 'samples', CPU_C)] } }),
+    event: base('cpusys', host, t(20), `sys CPU 70% on ${host}`, {
+      data: { flamegraphs: [flamegraphRef('cpu', 'samples', CPU_C)] },
+    }),
     profiles: { cpu: { unit: 'samples', folded: CPU_C } },
   });
   out.push({
@@ -137,7 +158,10 @@ export function hostEvents(host: string, now: number, variant: 'a' | 'b'): Fixtu
     profiles: { cpu: { unit: 'samples', folded: CPU_B } },
   });
   // recorded captures: detector-triggered on variant a, manual/host-scope ones on variant b
-  const rec = variant === 'a' ? (['dload-detector', 'memburst-detector', 'iotracing-detector'] as const) : (['dload-host', 'memburst-manual', 'iotracing-writeback'] as const);
+  const rec =
+    variant === 'a'
+      ? (['dload-detector', 'memburst-detector', 'iotracing-detector'] as const)
+      : (['dload-host', 'memburst-manual', 'iotracing-writeback'] as const);
   out.push(recordedAt(rec[0], host, t(30)));
   out.push(recordedAt(rec[1], host, t(25)));
   out.push(recordedAt(rec[2], host, t(10)));
@@ -146,14 +170,27 @@ export function hostEvents(host: string, now: number, variant: 'a' | 'b'): Fixtu
 
 /** A capture recorded from a real agent by test/backend/record-fixtures.ts (test/backend/fixtures/*.json). */
 export interface RecordedFixture {
-  recorded: { at: string; how: 'detector' | 'manual'; scenario: string; by: string; agent: { version: string; kernel: string } };
+  recorded: {
+    at: string;
+    how: 'detector' | 'manual';
+    scenario: string;
+    by: string;
+    agent: { version: string; kernel: string };
+  };
   /** as GET /api/v1/events/:id answered */
   event: AutotracingEvent;
   /** profile name → folded stacks (GET /api/v1/events/:id/flamegraph?format=folded&profile=NAME) */
   profiles: Record<string, { unit: NestedFlamegraph['unit']; folded: Folded }>;
 }
 
-export const RECORDED = ['dload-detector', 'dload-host', 'memburst-detector', 'memburst-manual', 'iotracing-detector', 'iotracing-writeback'] as const;
+export const RECORDED = [
+  'dload-detector',
+  'dload-host',
+  'memburst-detector',
+  'memburst-manual',
+  'iotracing-detector',
+  'iotracing-writeback',
+] as const;
 export type RecordedName = (typeof RECORDED)[number];
 
 const FIXTURES_DIR = path.join(__dirname, 'fixtures');
@@ -172,5 +209,8 @@ export function recorded(name: RecordedName): RecordedFixture {
 /** A recorded capture on `host`, moved so that it triggered at `time` (timeEnd keeps the recorded window), with a new id. */
 export function recordedAt(name: RecordedName, host: string, time: number): FixtureEvent {
   const { event, profiles } = recorded(name);
-  return { event: { ...event, id: fixtureId(time), host, time, timeEnd: time + (event.timeEnd - event.time) }, profiles };
+  return {
+    event: { ...event, id: fixtureId(time), host, time, timeEnd: time + (event.timeEnd - event.time) },
+    profiles,
+  };
 }

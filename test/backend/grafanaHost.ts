@@ -45,7 +45,14 @@ export interface DsOptions {
 }
 
 export function dsSettings(o: DsOptions): DataSourceInstanceSettings {
-  const json = o.rawJson ?? JSON.stringify({ agents: o.agents ?? [], discovery: o.discovery, timeoutMs: o.timeoutMs, concurrency: o.concurrency });
+  const json =
+    o.rawJson ??
+    JSON.stringify({
+      agents: o.agents ?? [],
+      discovery: o.discovery,
+      timeoutMs: o.timeoutMs,
+      concurrency: o.concurrency,
+    });
   return {
     id: 7,
     name: 'AutoTracing',
@@ -75,9 +82,18 @@ export function pluginContext(ds: DataSourceInstanceSettings, withUser = true): 
   };
 }
 
-export function dataQuery(refId: string, json: unknown, from: number, to: number, extra: Partial<DataQuery> = {}): DataQuery {
+export function dataQuery(
+  refId: string,
+  json: unknown,
+  from: number,
+  to: number,
+  extra: Partial<DataQuery> = {}
+): DataQuery {
   const text = typeof json === 'string' ? json : JSON.stringify({ refId, ...(json as object) });
-  const queryType = typeof json === 'object' && json !== null && typeof (json as { queryType?: unknown }).queryType === 'string' ? (json as { queryType: string }).queryType : '';
+  const queryType =
+    typeof json === 'object' && json !== null && typeof (json as { queryType?: unknown }).queryType === 'string'
+      ? (json as { queryType: string }).queryType
+      : '';
   return {
     refId,
     maxDataPoints: 1000,
@@ -98,12 +114,15 @@ function client(service: string, address: string): GenericClient {
 
 function unary<Req, Res>(c: GenericClient, method: string, req: Req, deadlineMs = 30_000): Promise<Res> {
   return new Promise((resolve, reject) => {
-    (c[method] as (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: Res) => void) => void).call(
-      c,
-      req,
-      new grpc.Metadata(),
-      { deadline: Date.now() + deadlineMs },
-      (err, value) => (err ? reject(err) : resolve(value)),
+    (
+      c[method] as (
+        r: Req,
+        md: grpc.Metadata,
+        o: grpc.CallOptions,
+        cb: (e: grpc.ServiceError | null, v: Res) => void
+      ) => void
+    ).call(c, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, value) =>
+      err ? reject(err) : resolve(value)
     );
   });
 }
@@ -119,7 +138,13 @@ export interface Handshake {
 export function parseHandshake(line: string): Handshake {
   const parts = line.split('|');
   if (parts.length !== 5) throw new Error(`handshake has ${parts.length} fields: ${JSON.stringify(line)}`);
-  return { core: Number(parts[0]), protocol: Number(parts[1]), network: parts[2]!, address: parts[3]!, wire: parts[4]! };
+  return {
+    core: Number(parts[0]),
+    protocol: Number(parts[1]),
+    network: parts[2]!,
+    address: parts[3]!,
+    wire: parts[4]!,
+  };
 }
 
 export class PluginProcess {
@@ -135,7 +160,11 @@ export class PluginProcess {
 
   constructor(readonly child: ChildProcess) {}
 
-  static async start(executable: string, env: Record<string, string> = GRAFANA_ENV, timeoutMs = 15_000): Promise<PluginProcess> {
+  static async start(
+    executable: string,
+    env: Record<string, string> = GRAFANA_ENV,
+    timeoutMs = 15_000
+  ): Promise<PluginProcess> {
     const startedAt = performance.now();
     const child = spawn(executable, [], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
     const p = new PluginProcess(child);
@@ -148,7 +177,10 @@ export class PluginProcess {
     });
     child.stderr!.on('data', (d: Buffer) => (p.stderr += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no handshake within ${timeoutMs} ms; stderr: ${p.stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no handshake within ${timeoutMs} ms; stderr: ${p.stderr}`)),
+        timeoutMs
+      );
       child.stdout!.on('data', (d: Buffer) => {
         p.stdout += d.toString();
         const nl = p.stdout.indexOf('\n');
@@ -189,7 +221,11 @@ export class PluginProcess {
     return unary(this.c(SERVICES.diagnostics), 'CollectMetrics', { pluginContext: null });
   }
 
-  queryData(ds: DataSourceInstanceSettings, queries: DataQuery[], opts: { fromAlert?: boolean } = {}): Promise<QueryDataResponse> {
+  queryData(
+    ds: DataSourceInstanceSettings,
+    queries: DataQuery[],
+    opts: { fromAlert?: boolean } = {}
+  ): Promise<QueryDataResponse> {
     return unary(this.c(SERVICES.data), 'QueryData', {
       pluginContext: pluginContext(ds, !opts.fromAlert),
       headers: opts.fromAlert ? { FromAlert: 'true' } : {},
@@ -198,7 +234,12 @@ export class PluginProcess {
   }
 
   /** CallResource, with the streamed messages joined as Grafana does (first carries code and headers). */
-  callResource(ds: DataSourceInstanceSettings, path: string, query = '', method = 'GET'): Promise<{ code: number; headers: Record<string, string[]>; body: Buffer; messages: number }> {
+  callResource(
+    ds: DataSourceInstanceSettings,
+    path: string,
+    query = '',
+    method = 'GET'
+  ): Promise<{ code: number; headers: Record<string, string[]>; body: Buffer; messages: number }> {
     const req: CallResourceRequest = {
       pluginContext: pluginContext(ds),
       path,
@@ -208,11 +249,12 @@ export class PluginProcess {
       body: new Uint8Array(),
     };
     return new Promise((resolve, reject) => {
-      const stream = (this.c(SERVICES.resource).CallResource as (r: CallResourceRequest, o: grpc.CallOptions) => grpc.ClientReadableStream<CallResourceResponse>).call(
-        this.c(SERVICES.resource),
-        req,
-        { deadline: Date.now() + 30_000 },
-      );
+      const stream = (
+        this.c(SERVICES.resource).CallResource as (
+          r: CallResourceRequest,
+          o: grpc.CallOptions
+        ) => grpc.ClientReadableStream<CallResourceResponse>
+      ).call(this.c(SERVICES.resource), req, { deadline: Date.now() + 30_000 });
       const parts: CallResourceResponse[] = [];
       stream.on('data', (m: CallResourceResponse) => parts.push(m));
       stream.on('error', reject);
@@ -220,7 +262,12 @@ export class PluginProcess {
         if (parts.length === 0) return reject(new Error('no CallResource response'));
         const headers: Record<string, string[]> = {};
         for (const [k, v] of Object.entries(parts[0]!.headers)) headers[k.toLowerCase()] = v.values;
-        resolve({ code: parts[0]!.code, headers, body: Buffer.concat(parts.map((p) => Buffer.from(p.body))), messages: parts.length });
+        resolve({
+          code: parts[0]!.code,
+          headers,
+          body: Buffer.concat(parts.map((p) => Buffer.from(p.body))),
+          messages: parts.length,
+        });
       });
     });
   }
@@ -255,7 +302,8 @@ export class PluginProcess {
     for (;;) {
       const hit = this.logLines().find((l) => re.test(String(l['@message'])));
       if (hit) return hit;
-      if (Date.now() > until) throw new Error(`no log line matching ${re} within ${timeoutMs} ms; stderr: ${this.stderr}`);
+      if (Date.now() > until)
+        throw new Error(`no log line matching ${re} within ${timeoutMs} ms; stderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -41,8 +41,18 @@ function frames(resp: { frames: Uint8Array[] }): DecodedFrame[] {
 
 before(async () => {
   exe = await ensureExecutable();
-  agentA = await new FixtureAgent({ host: 'host-a', token: TOKEN, events: hostEvents('host-a', now, 'a'), version: '0.1.0' }).start();
-  agentB = await new FixtureAgent({ host: 'host-b', token: TOKEN, events: hostEvents('host-b', now, 'b'), version: '0.1.0' }).start();
+  agentA = await new FixtureAgent({
+    host: 'host-a',
+    token: TOKEN,
+    events: hostEvents('host-a', now, 'a'),
+    version: '0.1.0',
+  }).start();
+  agentB = await new FixtureAgent({
+    host: 'host-b',
+    token: TOKEN,
+    events: hostEvents('host-b', now, 'b'),
+    version: '0.1.0',
+  }).start();
   downUrl = `http://127.0.0.1:${await deadPort()}`;
   plugin = await PluginProcess.start(exe);
 });
@@ -80,7 +90,12 @@ describe('start-up as Grafana does it', () => {
   });
 
   it('refuses a host that does not offer protocol version 2', () => {
-    const r = spawnSync(exe, [], { env: { ...GRAFANA_ENV, PLUGIN_PROTOCOL_VERSIONS: '1' }, cwd: '/', encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(exe, [], {
+      env: { ...GRAFANA_ENV, PLUGIN_PROTOCOL_VERSIONS: '1' },
+      cwd: '/',
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /PLUGIN_PROTOCOL_VERSIONS=1/);
@@ -96,13 +111,15 @@ describe('CheckHealth', () => {
     const r = await plugin.checkHealth(ds());
     assert.equal(r.status, 1, r.message);
     assert.match(r.message, /2 agents reachable and authorised \(version 0\.1\.0\)/);
-    const details = JSON.parse(Buffer.from(r.jsonDetails).toString()) as { agents: Array<{ name: string; ok: boolean; host: string; version: string }> };
+    const details = JSON.parse(Buffer.from(r.jsonDetails).toString()) as {
+      agents: Array<{ name: string; ok: boolean; host: string; version: string }>;
+    };
     assert.deepEqual(
       details.agents.map((a) => [a.name, a.ok, a.host, a.version]),
       [
         ['agent-a', true, 'host-a', '0.1.0'],
         ['agent-b', true, 'host-b', '0.1.0'],
-      ],
+      ]
     );
   });
 
@@ -110,10 +127,19 @@ describe('CheckHealth', () => {
     const other = await new FixtureAgent({ host: 'host-c', token: 'another-token', events: [] }).start();
     try {
       const r = await plugin.checkHealth(
-        ds({ uid: 'ds-badtoken', agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-c', url: other.url }] }),
+        ds({
+          uid: 'ds-badtoken',
+          agents: [
+            { name: 'agent-a', url: agentA.url },
+            { name: 'agent-c', url: other.url },
+          ],
+        })
       );
       assert.equal(r.status, 2);
-      assert.match(r.message, /1 of 2 agents failed: agent-c \(http:\/\/127\.0\.0\.1:\d+\): not authorised: token rejected \(HTTP 401/);
+      assert.match(
+        r.message,
+        /1 of 2 agents failed: agent-c \(http:\/\/127\.0\.0\.1:\d+\): not authorised: token rejected \(HTTP 401/
+      );
       assert.doesNotMatch(r.message, /agent-a/);
     } finally {
       await other.stop();
@@ -121,7 +147,15 @@ describe('CheckHealth', () => {
   });
 
   it('is ERROR naming an unreachable agent', async () => {
-    const r = await plugin.checkHealth(ds({ uid: 'ds-down', agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-down', url: downUrl }] }));
+    const r = await plugin.checkHealth(
+      ds({
+        uid: 'ds-down',
+        agents: [
+          { name: 'agent-a', url: agentA.url },
+          { name: 'agent-down', url: downUrl },
+        ],
+      })
+    );
     assert.equal(r.status, 2);
     assert.match(r.message, /agent-down .*unreachable: connection refused/);
   });
@@ -130,7 +164,9 @@ describe('CheckHealth', () => {
     const none = await plugin.checkHealth(dsSettings({ uid: 'ds-empty', agents: [] }));
     assert.equal(none.status, 2);
     assert.match(none.message, /No agents configured/);
-    const bad = await plugin.checkHealth(dsSettings({ uid: 'ds-bad', rawJson: '{"agents":[{"name":"x","url":"ftp://h"}]}' }));
+    const bad = await plugin.checkHealth(
+      dsSettings({ uid: 'ds-bad', rawJson: '{"agents":[{"name":"x","url":"ftp://h"}]}' })
+    );
     assert.equal(bad.status, 2);
     assert.match(bad.message, /must be http:\/\/ or https:\/\//);
   });
@@ -158,14 +194,21 @@ describe('QueryData', () => {
     assert.equal(f.rows, 12, 'six events from each agent');
     assert.equal(f.field('time').type, 'time');
     assert.equal(f.field('timeEnd').type, 'time');
-    for (const name of ['id', 'title', 'text', 'tags', 'type', 'host', 'container', 'summary']) assert.equal(f.field(name).type, 'string', name);
+    for (const name of ['id', 'title', 'text', 'tags', 'type', 'host', 'container', 'summary'])
+      assert.equal(f.field(name).type, 'string', name);
     assert.equal(f.field('value').type, 'float64');
     const times = f.field('time').values as number[];
-    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first'
+    );
     const all = [...agentA.opts.events, ...agentB.opts.events].map((e) => e.event);
     const byId = new Map(all.map((e) => [e.id, e]));
     const ends = f.field('timeEnd').values as number[];
-    (f.field('id').values as string[]).forEach((id, i) => assert.equal(ends[i], byId.get(id)!.timeEnd, 'timeEnd is the end of the capture window'));
+    (f.field('id').values as string[]).forEach((id, i) =>
+      assert.equal(ends[i], byId.get(id)!.timeEnd, 'timeEnd is the end of the capture window')
+    );
     assert.deepEqual(new Set(f.field('id').values), new Set(all.map((e) => e.id)));
     const i = (f.field('type').values as string[]).indexOf('cpuidle');
     assert.equal(f.field('container').values[i], 'web-1');
@@ -187,7 +230,11 @@ describe('QueryData', () => {
   });
 
   it('counts: timeseries-multi frames labelled by host and type, zero-filled, as an alert rule sends it', async () => {
-    const r = await plugin.queryData(ds(), [dataQuery('C', { queryType: 'counts', types: ['cpusys', 'dload'] }, FROM, TO, { intervalMS: 60_000 })], { fromAlert: true });
+    const r = await plugin.queryData(
+      ds(),
+      [dataQuery('C', { queryType: 'counts', types: ['cpusys', 'dload'] }, FROM, TO, { intervalMS: 60_000 })],
+      { fromAlert: true }
+    );
     const resp = r.responses.C!;
     assert.equal(resp.error ?? '', '', resp.error);
     const fs = frames(resp);
@@ -212,11 +259,19 @@ describe('QueryData', () => {
   it('counts over a big fleet at 1 s: alert rules keep every label set (wider buckets), dashboards drop empty series first', async () => {
     const fleet = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        new FixtureAgent({ host: `fleet-${i}`, token: TOKEN, events: hostEvents(`fleet-${i}`, now, 'a').filter((e) => e.event.type === 'cpusys') }).start(),
-      ),
+        new FixtureAgent({
+          host: `fleet-${i}`,
+          token: TOKEN,
+          events: hostEvents(`fleet-${i}`, now, 'a').filter((e) => e.event.type === 'cpusys'),
+        }).start()
+      )
     );
     try {
-      const settings = ds({ uid: 'ds-fleet', agents: fleet.map((a, i) => ({ name: `fleet-${i}`, url: a.url })), concurrency: 40 });
+      const settings = ds({
+        uid: 'ds-fleet',
+        agents: fleet.map((a, i) => ({ name: `fleet-${i}`, url: a.url })),
+        concurrency: 40,
+      });
       const q = () => [dataQuery('C', { queryType: 'counts' }, FROM, TO, { intervalMS: 1000, maxDataPoints: 43_200 })];
       const alert = frames((await plugin.queryData(settings, q(), { fromAlert: true })).responses.C!);
       assert.equal(alert.length, 200, '40 hosts × 5 types, zero series included');
@@ -228,7 +283,10 @@ describe('QueryData', () => {
       const dash = frames((await plugin.queryData(settings, q())).responses.C!);
       assert.equal(dash.length, 40, 'only the cpusys series remain');
       assert.match(dash[0]!.meta.notices!.map((n) => n.text).join(' '), /160 series with no captures/);
-      assert.equal(dash.reduce((a, f) => a + (f.fields[1]!.values as number[]).reduce((x, y) => x + y, 0), 0), 80);
+      assert.equal(
+        dash.reduce((a, f) => a + (f.fields[1]!.values as number[]).reduce((x, y) => x + y, 0), 0),
+        80
+      );
     } finally {
       await Promise.all(fleet.map((a) => a.stop()));
     }
@@ -240,9 +298,16 @@ describe('QueryData', () => {
     const labels = fs.map((f) => f.fields[1]!.labels!);
     // every (host, container) of the fixture events with a container: web-1 (cpuidle) on both, the recorded captures' own
     const expected = new Set(
-      [agentA, agentB].flatMap((a) => a.opts.events.filter((e) => e.event.container).map((e) => `${e.event.host}/${e.event.container!.name ?? e.event.container!.id}`)),
+      [agentA, agentB].flatMap((a) =>
+        a.opts.events
+          .filter((e) => e.event.container)
+          .map((e) => `${e.event.host}/${e.event.container!.name ?? e.event.container!.id}`)
+      )
     );
-    assert.ok(expected.has('host-a/web-1') && expected.has('host-b/web-1') && expected.size > 2, [...expected].join(' '));
+    assert.ok(
+      expected.has('host-a/web-1') && expected.has('host-b/web-1') && expected.size > 2,
+      [...expected].join(' ')
+    );
     assert.deepEqual(new Set(labels.map((l) => `${l.host}/${l.container}`)), expected);
     assert.equal(fs.length, expected.size);
   });
@@ -261,7 +326,7 @@ describe('QueryData', () => {
         ['value', 'float64'],
         ['self', 'float64'],
         ['kind', 'string'],
-      ],
+      ]
     );
     const expected = foldedToNested(agentA.opts.events.find((e) => e.event.id === cpusys.id)!.profiles.cpu!.folded);
     assert.deepEqual(f.field('label').values, expected.rows.label);
@@ -273,7 +338,9 @@ describe('QueryData', () => {
   });
 
   it('flamegraph merged over the range across events and agents equals the merge of all their stacks', async () => {
-    const r = await plugin.queryData(ds(), [dataQuery('M', { queryType: 'flamegraph', types: ['cpusys', 'cpuidle'] }, FROM, TO)]);
+    const r = await plugin.queryData(ds(), [
+      dataQuery('M', { queryType: 'flamegraph', types: ['cpusys', 'cpuidle'] }, FROM, TO),
+    ]);
     const [f] = frames(r.responses.M!);
     assert.ok(f, r.responses.M!.error);
     // host-a: CPU_A, CPU_C, CPU_B (cpuidle); host-b: CPU_B, CPU_C, CPU_B
@@ -287,16 +354,30 @@ describe('QueryData', () => {
   });
 
   it('merged flame graphs: one profile across the fleet (cpu wins; others asked again), units kept', async () => {
-    const offOnly = await new FixtureAgent({ host: 'host-off', token: TOKEN, events: hostEvents('host-off', now, 'a').filter((e) => e.event.type === 'dload') }).start();
+    const offOnly = await new FixtureAgent({
+      host: 'host-off',
+      token: TOKEN,
+      events: hostEvents('host-off', now, 'a').filter((e) => e.event.type === 'dload'),
+    }).start();
     try {
-      const settings = ds({ uid: 'ds-offcpu', agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-off', url: offOnly.url }] });
+      const settings = ds({
+        uid: 'ds-offcpu',
+        agents: [
+          { name: 'agent-a', url: agentA.url },
+          { name: 'agent-off', url: offOnly.url },
+        ],
+      });
       const r = await plugin.queryData(settings, [
         dataQuery('ANY', { queryType: 'flamegraph' }, FROM, TO),
         dataQuery('OFF', { queryType: 'flamegraph', types: ['dload'] }, FROM, TO),
       ]);
       const any = frames(r.responses.ANY!)[0]!;
       assert.equal(any.meta.custom?.profile, 'cpu');
-      assert.deepEqual(any.meta.custom?.agents, ['agent-a'], 'agent-off has no cpu profile: asked again, nothing to merge');
+      assert.deepEqual(
+        any.meta.custom?.agents,
+        ['agent-a'],
+        'agent-off has no cpu profile: asked again, nothing to merge'
+      );
       assert.equal(any.field('value').values[0], foldedToNested(sumFolded(CPU_A, CPU_C, CPU_B)).total);
       const off = frames(r.responses.OFF!)[0]!;
       assert.equal(off.meta.custom?.profile, 'offcpu');
@@ -314,18 +395,40 @@ describe('QueryData', () => {
       dataQuery('M', { queryType: 'memory' }, FROM, TO),
       dataQuery('I', { queryType: 'io', hosts: ['host-b'] }, FROM, TO),
     ]);
-    for (const refId of ['D', 'S', 'M', 'I']) assert.equal(r.responses[refId]!.error ?? '', '', r.responses[refId]!.error);
+    for (const refId of ['D', 'S', 'M', 'I'])
+      assert.equal(r.responses[refId]!.error ?? '', '', r.responses[refId]!.error);
     const names = (f: DecodedFrame) => f.fields.map((x) => x.name);
     const dload = agentA.opts.events.find((e) => e.event.type === 'dload')!.event; // recorded: dload-detector
     const tasks = dload.data.tasks as Array<{ tid: number; comm: string; stack: string[] }>;
 
     const d = frames(r.responses.D!)[0]!;
     assert.deepEqual(names(d), [
-      'time', 'eventId', 'host', 'container', 'pid', 'tid', 'comm', 'state', 'wchan', 'blocked', 'knownIssue', 'group', 'sameStack',
-      'inScope', 'stillBlocked', 'iowait', 'stack', 'command', 'blockedSource', 'containerId',
+      'time',
+      'eventId',
+      'host',
+      'container',
+      'pid',
+      'tid',
+      'comm',
+      'state',
+      'wchan',
+      'blocked',
+      'knownIssue',
+      'group',
+      'sameStack',
+      'inScope',
+      'stillBlocked',
+      'iowait',
+      'stack',
+      'command',
+      'blockedSource',
+      'containerId',
     ]);
     assert.equal(d.rows, tasks.length, 'one row per task, none from the stack groups');
-    assert.deepEqual(d.field('tid').values, tasks.map((t) => t.tid));
+    assert.deepEqual(
+      d.field('tid').values,
+      tasks.map((t) => t.tid)
+    );
     assert.deepEqual(new Set(d.field('eventId').values), new Set([dload.id]));
     assert.equal(d.field('blocked').config?.unit, 'ms');
     assert.equal(d.field('inScope').type, 'bool');
@@ -337,7 +440,21 @@ describe('QueryData', () => {
     assert.match(String(d.field('command').values[w]), /dstate 12 25$/);
 
     const sg = frames(r.responses.S!)[0]!;
-    assert.deepEqual(names(sg), ['time', 'eventId', 'host', 'scope', 'group', 'count', 'inScopeCount', 'wchan', 'knownIssue', 'maxBlocked', 'comms', 'pids', 'stack']);
+    assert.deepEqual(names(sg), [
+      'time',
+      'eventId',
+      'host',
+      'scope',
+      'group',
+      'count',
+      'inScopeCount',
+      'wchan',
+      'knownIssue',
+      'maxBlocked',
+      'comms',
+      'pids',
+      'stack',
+    ]);
     assert.equal(sg.rows, (dload.data.stackGroups as unknown[]).length);
     assert.deepEqual(sg.field('count').values.slice(0, 1), [12]);
     assert.equal(sg.field('scope').values[0], dload.container!.id);
@@ -345,31 +462,99 @@ describe('QueryData', () => {
     const mem = frames(r.responses.M!);
     assert.equal(mem.length, 2, 'processes and containers');
     assert.deepEqual(names(mem[0]!), [
-      'time', 'eventId', 'host', 'rank', 'pid', 'comm', 'container', 'growth', 'rss', 'growthAtTrigger', 'startRss', 'anon', 'anonGrowth', 'alloc',
-      'exited', 'command', 'containerId',
+      'time',
+      'eventId',
+      'host',
+      'rank',
+      'pid',
+      'comm',
+      'container',
+      'growth',
+      'rss',
+      'growthAtTrigger',
+      'startRss',
+      'anon',
+      'anonGrowth',
+      'alloc',
+      'exited',
+      'command',
+      'containerId',
     ]);
-    const growers = [agentA, agentB].flatMap((a) => a.opts.events.filter((e) => e.event.type === 'memburst').map((e) => (e.event.data.topGrowers as unknown[]).length));
+    const growers = [agentA, agentB].flatMap((a) =>
+      a.opts.events.filter((e) => e.event.type === 'memburst').map((e) => (e.event.data.topGrowers as unknown[]).length)
+    );
     assert.equal(mem[0]!.rows, growers[0]! + growers[1]!);
     assert.equal(mem[0]!.field('growth').config?.unit, 'bytes');
     assert.equal(mem[0]!.field('comm').values[0], 'memgrow');
     assert.ok(Number(mem[0]!.field('growth').values[0]) > 1e9);
-    assert.deepEqual(names(mem[1]!), ['time', 'eventId', 'host', 'container', 'processes', 'growth', 'rss', 'usage', 'usageGrowth', 'limit', 'containerId']);
+    assert.deepEqual(names(mem[1]!), [
+      'time',
+      'eventId',
+      'host',
+      'container',
+      'processes',
+      'growth',
+      'rss',
+      'usage',
+      'usageGrowth',
+      'limit',
+      'containerId',
+    ]);
     assert.equal(mem[1]!.rows, 2, 'the container of each capture');
 
     const io = frames(r.responses.I!)[0]!;
     assert.deepEqual(names(io), [
-      'time', 'eventId', 'host', 'device', 'pid', 'comm', 'container', 'path', 'readBps', 'writeBps', 'diskReadBps', 'diskWriteBps', 'q2c', 'maxQ2c', 'd2c',
-      'maxD2c', 'direct', 'writeback', 'label', 'owner', 'chargedVia', 'submittedBy', 'kind', 'inode', 'readOps', 'writeOps', 'exited', 'command', 'containerId',
+      'time',
+      'eventId',
+      'host',
+      'device',
+      'pid',
+      'comm',
+      'container',
+      'path',
+      'readBps',
+      'writeBps',
+      'diskReadBps',
+      'diskWriteBps',
+      'q2c',
+      'maxQ2c',
+      'd2c',
+      'maxD2c',
+      'direct',
+      'writeback',
+      'label',
+      'owner',
+      'chargedVia',
+      'submittedBy',
+      'kind',
+      'inode',
+      'readOps',
+      'writeOps',
+      'exited',
+      'command',
+      'containerId',
     ]);
     const iot = agentB.opts.events.find((e) => e.event.type === 'iotracing')!.event; // recorded: iotracing-writeback
     const procs = iot.data.processes as Array<{ files: unknown[] }>;
-    assert.equal(io.rows, procs.reduce((a, p) => a + p.files.length, 0), 'one row per process × file');
+    assert.equal(
+      io.rows,
+      procs.reduce((a, p) => a + p.files.length, 0),
+      'one row per process × file'
+    );
     assert.equal(io.field('direct').type, 'bool');
     assert.equal(io.field('q2c').config?.unit, 'µs');
     assert.equal(io.field('writeBps').config?.unit, 'Bps');
     const paths = io.field('path').values.map(String);
     const buf = paths.findIndex((x) => x.endsWith('/buffered.dat'));
-    assert.deepEqual([io.field('comm').values[buf], io.field('direct').values[buf], io.field('writeback').values[buf], io.field('chargedVia').values[buf]], ['fio', false, true, 'dirtier']);
+    assert.deepEqual(
+      [
+        io.field('comm').values[buf],
+        io.field('direct').values[buf],
+        io.field('writeback').values[buf],
+        io.field('chargedVia').values[buf],
+      ],
+      ['fio', false, true, 'dirtier']
+    );
     const pre = paths.findIndex((x) => x.endsWith('/before.dat'));
     assert.match(String(io.field('label').values[pre]), /dirtied before the capture window/);
     assert.deepEqual(new Set(io.field('host').values), new Set(['host-b']));
@@ -383,7 +568,10 @@ describe('QueryData', () => {
         { name: 'agent-down', url: downUrl },
       ],
     });
-    const r = await plugin.queryData(settings, [dataQuery('A', { queryType: 'events' }, FROM, TO), dataQuery('B', { queryType: 'counts' }, FROM, TO)]);
+    const r = await plugin.queryData(settings, [
+      dataQuery('A', { queryType: 'events' }, FROM, TO),
+      dataQuery('B', { queryType: 'counts' }, FROM, TO),
+    ]);
     for (const refId of ['A', 'B']) {
       const resp = r.responses[refId]!;
       assert.equal(resp.error ?? '', '');
@@ -391,7 +579,10 @@ describe('QueryData', () => {
       const notices = f.meta.notices ?? [];
       assert.equal(notices.length, 1);
       assert.equal(notices[0]!.severity, 'warning');
-      assert.match(notices[0]!.text, /1 of 2 agents failed.*agent-down \(http:\/\/127\.0\.0\.1:\d+\): connection refused/);
+      assert.match(
+        notices[0]!.text,
+        /1 of 2 agents failed.*agent-down \(http:\/\/127\.0\.0\.1:\d+\): connection refused/
+      );
     }
     const ev = frames(r.responses.A!)[0]!;
     assert.equal(ev.rows, 6);
@@ -399,12 +590,25 @@ describe('QueryData', () => {
   });
 
   it('a slow agent times out after timeoutMs and is named in the notice', async () => {
-    const slow = await new FixtureAgent({ host: 'host-slow', token: TOKEN, events: hostEvents('host-slow', now, 'a'), delayMs: 3000 }).start();
+    const slow = await new FixtureAgent({
+      host: 'host-slow',
+      token: TOKEN,
+      events: hostEvents('host-slow', now, 'a'),
+      delayMs: 3000,
+    }).start();
     try {
       const t0 = Date.now();
-      const r = await plugin.queryData(ds({ uid: 'ds-slow', timeoutMs: 400, agents: [{ name: 'agent-a', url: agentA.url }, { name: 'agent-slow', url: slow.url }] }), [
-        dataQuery('A', { queryType: 'events' }, FROM, TO),
-      ]);
+      const r = await plugin.queryData(
+        ds({
+          uid: 'ds-slow',
+          timeoutMs: 400,
+          agents: [
+            { name: 'agent-a', url: agentA.url },
+            { name: 'agent-slow', url: slow.url },
+          ],
+        }),
+        [dataQuery('A', { queryType: 'events' }, FROM, TO)]
+      );
       assert.ok(Date.now() - t0 < 2500, 'the answer does not wait for the slow agent');
       const f = frames(r.responses.A!)[0]!;
       assert.match(f.meta.notices![0]!.text, /agent-slow .*timed out after 400 ms/);
@@ -415,7 +619,9 @@ describe('QueryData', () => {
   });
 
   it('every agent down: an error for the query, naming them', async () => {
-    const r = await plugin.queryData(ds({ uid: 'ds-alldown', agents: [{ name: 'agent-down', url: downUrl }] }), [dataQuery('A', { queryType: 'counts' }, FROM, TO)]);
+    const r = await plugin.queryData(ds({ uid: 'ds-alldown', agents: [{ name: 'agent-down', url: downUrl }] }), [
+      dataQuery('A', { queryType: 'counts' }, FROM, TO),
+    ]);
     assert.equal(r.responses.A!.status, 502);
     assert.match(r.responses.A!.error!, /agent-down .*connection refused/);
   });
@@ -424,7 +630,11 @@ describe('QueryData', () => {
     const folded: Record<string, number> = {};
     for (let i = 0; i < 20_000; i++) folded[`main;fn${i}`] = 1 + (i % 97);
     const base = hostEvents('host-huge', now, 'a').find((e) => e.event.type === 'cpusys')!;
-    const huge = await new FixtureAgent({ host: 'host-huge', token: TOKEN, events: [{ event: base.event, profiles: { cpu: { unit: 'samples', folded } } }] }).start();
+    const huge = await new FixtureAgent({
+      host: 'host-huge',
+      token: TOKEN,
+      events: [{ event: base.event, profiles: { cpu: { unit: 'samples', folded } } }],
+    }).start();
     try {
       const r = await plugin.queryData(ds({ uid: 'ds-huge', agents: [{ name: 'huge', url: huge.url }] }), [
         dataQuery('F', { queryType: 'flamegraph', eventId: base.event.id }, FROM, TO),
@@ -448,10 +658,13 @@ describe('QueryData', () => {
     });
     const big = await new FixtureAgent({ host: 'host-many', token: TOKEN, events: many }).start();
     try {
-      const r = await plugin.queryData(ds({ uid: 'ds-many', timeoutMs: 20_000, agents: [{ name: 'many', url: big.url }] }), [
-        dataQuery('ALL', { queryType: 'events', limit: 10_000 }, FROM, TO),
-        dataQuery('FEW', { queryType: 'events', limit: 5 }, FROM, TO),
-      ]);
+      const r = await plugin.queryData(
+        ds({ uid: 'ds-many', timeoutMs: 20_000, agents: [{ name: 'many', url: big.url }] }),
+        [
+          dataQuery('ALL', { queryType: 'events', limit: 10_000 }, FROM, TO),
+          dataQuery('FEW', { queryType: 'events', limit: 5 }, FROM, TO),
+        ]
+      );
       assert.equal(r.responses.ALL!.status, 413);
       assert.match(r.responses.ALL!.error!, /too large .*narrow the query/);
       assert.equal(frames(r.responses.FEW!)[0]!.rows, 5);
@@ -483,11 +696,16 @@ describe('CallResource', () => {
     const r = await plugin.callResource(ds(), 'agents');
     assert.equal(r.code, 200);
     assert.deepEqual(r.headers['content-type'], ['application/json']);
-    const body = JSON.parse(r.body.toString()) as { agents: Array<{ name: string; ok: boolean; version: string; capabilities: Record<string, unknown> }> };
-    assert.deepEqual(body.agents.map((a) => [a.name, a.ok, a.version]), [
-      ['agent-a', true, '0.1.0'],
-      ['agent-b', true, '0.1.0'],
-    ]);
+    const body = JSON.parse(r.body.toString()) as {
+      agents: Array<{ name: string; ok: boolean; version: string; capabilities: Record<string, unknown> }>;
+    };
+    assert.deepEqual(
+      body.agents.map((a) => [a.name, a.ok, a.version]),
+      [
+        ['agent-a', true, '0.1.0'],
+        ['agent-b', true, '0.1.0'],
+      ]
+    );
     assert.equal(body.agents[0]!.capabilities.bpf, true);
   });
 
@@ -510,7 +728,10 @@ describe('CallResource', () => {
 
     const counts = await plugin.callResource(ds(), 'counts', `from=${FROM}&to=${TO}&step=10m`);
     assert.equal(counts.code, 200);
-    const c = JSON.parse(counts.body.toString()) as { series: Array<{ labels: Record<string, string>; values: number[] }>; stepMs: number };
+    const c = JSON.parse(counts.body.toString()) as {
+      series: Array<{ labels: Record<string, string>; values: number[] }>;
+      stepMs: number;
+    };
     assert.equal(c.stepMs, 600_000);
     const total = c.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0);
     assert.equal(total, 12);
@@ -521,7 +742,11 @@ describe('CallResource', () => {
     let cursor: string | null = null;
     const sizes: number[] = [];
     do {
-      const r = await plugin.callResource(ds(), 'events', `from=${FROM}&to=${TO}&limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+      const r = await plugin.callResource(
+        ds(),
+        'events',
+        `from=${FROM}&to=${TO}&limit=5${cursor ? `&cursor=${cursor}` : ''}`
+      );
       assert.equal(r.code, 200);
       const body = JSON.parse(r.body.toString()) as { events: AutotracingEvent[]; nextCursor: string | null };
       sizes.push(body.events.length);
@@ -529,8 +754,13 @@ describe('CallResource', () => {
       cursor = body.nextCursor;
     } while (cursor && sizes.length < 10);
     assert.deepEqual(sizes, [5, 5, 2]);
-    const all = [...agentA.opts.events, ...agentB.opts.events].map((e) => e.event).sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
-    assert.deepEqual(seen, all.map((e) => e.id));
+    const all = [...agentA.opts.events, ...agentB.opts.events]
+      .map((e) => e.event)
+      .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
+    assert.deepEqual(
+      seen,
+      all.map((e) => e.id)
+    );
     const bad = await plugin.callResource(ds(), 'events', 'cursor=not-ours');
     assert.equal(bad.code, 400);
   });
@@ -555,10 +785,19 @@ describe('CallResource', () => {
   });
 
   it('large bodies arrive in several CallResource messages, joined intact', async () => {
-    const big = await new FixtureAgent({ host: 'host-big', token: TOKEN, events: hostEvents('host-big', now, 'a'), svgPadBytes: 3 * 1024 * 1024 }).start();
+    const big = await new FixtureAgent({
+      host: 'host-big',
+      token: TOKEN,
+      events: hostEvents('host-big', now, 'a'),
+      svgPadBytes: 3 * 1024 * 1024,
+    }).start();
     try {
       const ev = big.opts.events.find((e) => e.event.type === 'cpusys')!.event;
-      const r = await plugin.callResource(ds({ uid: 'ds-big', agents: [{ name: 'big', url: big.url }] }), `events/${ev.id}/flamegraph`, 'format=svg');
+      const r = await plugin.callResource(
+        ds({ uid: 'ds-big', agents: [{ name: 'big', url: big.url }] }),
+        `events/${ev.id}/flamegraph`,
+        'format=svg'
+      );
       assert.equal(r.code, 200);
       assert.ok(r.messages >= 3, `${r.messages} messages`);
       assert.ok(r.body.length > 3 * 1024 * 1024);
@@ -585,10 +824,15 @@ describe('CallResource', () => {
       assert.ok(r.code === 400 || r.code === 404, `${p} → ${r.code}`);
     }
     const ev = agentA.opts.events[0]!.event;
-    const r = await plugin.callResource(ds(), `events/${ev.id}`, 'agent=http://127.0.0.1:1&url=http://example.invalid/');
+    const r = await plugin.callResource(
+      ds(),
+      `events/${ev.id}`,
+      'agent=http://127.0.0.1:1&url=http://example.invalid/'
+    );
     assert.equal(r.code, 200, 'extra parameters are ignored, never used as targets');
     const seen = [...agentA.requests.slice(beforeA), ...agentB.requests.slice(beforeB)];
-    for (const s of seen) assert.match(s, /^GET \/api\/v1\/events\/[0-9A-Z]+$/, `agents saw only their documented routes: ${s}`);
+    for (const s of seen)
+      assert.match(s, /^GET \/api\/v1\/events\/[0-9A-Z]+$/, `agents saw only their documented routes: ${s}`);
     const post = await plugin.callResource(ds(), 'events', '', 'POST');
     assert.equal(post.code, 405);
   });
@@ -597,18 +841,26 @@ describe('CallResource', () => {
 describe('DNS discovery', () => {
   it('finds agents through A records of the discovery name, on its port', async (t) => {
     const addrs = await dnsPromises.lookup('localhost', { all: true });
-    if (addrs.length !== 1 || addrs[0]!.address !== '127.0.0.1') return t.skip(`localhost resolves to ${JSON.stringify(addrs)} here`);
+    if (addrs.length !== 1 || addrs[0]!.address !== '127.0.0.1')
+      return t.skip(`localhost resolves to ${JSON.stringify(addrs)} here`);
     const settings = dsSettings({ uid: 'ds-dns', agents: [], discovery: `localhost:${agentA.port}`, token: TOKEN });
     const r = await plugin.checkHealth(settings);
     assert.equal(r.status, 1, r.message);
-    const details = JSON.parse(Buffer.from(r.jsonDetails).toString()) as { agents: Array<{ name: string; url: string; host: string }> };
-    assert.deepEqual(details.agents.map((a) => [a.name, a.url, a.host]), [[`localhost/127.0.0.1:${agentA.port}`, agentA.url, 'host-a']]);
+    const details = JSON.parse(Buffer.from(r.jsonDetails).toString()) as {
+      agents: Array<{ name: string; url: string; host: string }>;
+    };
+    assert.deepEqual(
+      details.agents.map((a) => [a.name, a.url, a.host]),
+      [[`localhost/127.0.0.1:${agentA.port}`, agentA.url, 'host-a']]
+    );
     const q = await plugin.queryData(settings, [dataQuery('A', { queryType: 'events' }, FROM, TO)]);
     assert.equal(frames(q.responses.A!)[0]!.rows, 6);
   });
 
   it('a name that does not resolve is an ERROR naming the discovery', async () => {
-    const r = await plugin.checkHealth(dsSettings({ uid: 'ds-nodns', agents: [], discovery: 'no-such-agent-name.invalid', token: TOKEN }));
+    const r = await plugin.checkHealth(
+      dsSettings({ uid: 'ds-nodns', agents: [], discovery: 'no-such-agent-name.invalid', token: TOKEN })
+    );
     assert.equal(r.status, 2);
     assert.match(r.message, /DNS discovery of no-such-agent-name\.invalid failed/);
   });

@@ -36,7 +36,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AutotracingEvent, InfoResponse } from '../../agent/src/api/schemas';
 import { startDaemon, tempDir, writeConfig, type Daemon } from '../helpers/daemon';
 import { makeLoopFs, throttledCgroup, type LoopFs, type ThrottledCgroup } from '../helpers/loopdev';
-import { CGROUP_UNIFIED, CGROUP_V1_CPU, fakeContainerId, makeCgroup, workload, type TestCgroup } from '../helpers/workloads';
+import {
+  CGROUP_UNIFIED,
+  CGROUP_V1_CPU,
+  fakeContainerId,
+  makeCgroup,
+  workload,
+  type TestCgroup,
+} from '../helpers/workloads';
 import type { RecordedFixture } from './fixtures';
 
 const args = process.argv.slice(2);
@@ -50,7 +57,10 @@ const log = (msg: string) => process.stderr.write(`[record] ${msg}\n`);
 /** Spawn `cmd` (a shell command line) after moving the shell into the given cgroup.procs files. */
 function inCgroups(procs: string[], cmd: string): ChildProcess {
   const moves = procs.map((p) => `echo $$ > ${p}`).join('; ');
-  return spawn('sh', ['-c', `${moves}${moves ? '; ' : ''}exec ${cmd}`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  return spawn('sh', ['-c', `${moves}${moves ? '; ' : ''}exec ${cmd}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
 }
 
 async function kill(c: ChildProcess | null): Promise<void> {
@@ -64,7 +74,12 @@ async function kill(c: ChildProcess | null): Promise<void> {
 }
 
 /** memgrow MIB RATE HOLD in the given cgroups; resolves `ready` when all is allocated. */
-function memgrow(procs: string[], mib: number, rate: number, hold: number): { child: ChildProcess; ready: Promise<void> } {
+function memgrow(
+  procs: string[],
+  mib: number,
+  rate: number,
+  hold: number
+): { child: ChildProcess; ready: Promise<void> } {
   const child = inCgroups(procs, `${workload('memgrow')} ${mib} ${rate} ${hold}`);
   const ready = new Promise<void>((resolve, reject) => {
     let err = '';
@@ -113,7 +128,9 @@ async function detected(d: Daemon, type: string, since: number, timeoutMs: numbe
     if (Date.now() > end) {
       const state = await d.json<{ tracers: Array<{ type: string }> }>('/api/v1/tracers').catch(() => null);
       const logs = d.logs.filter((l) => JSON.stringify(l).includes(type)).slice(-10);
-      throw new Error(`the ${type} detector did not fire within ${timeoutMs} ms; tracer: ${JSON.stringify(state?.tracers.find((t) => t.type === type))}; logs: ${JSON.stringify(logs)}`);
+      throw new Error(
+        `the ${type} detector did not fire within ${timeoutMs} ms; tracer: ${JSON.stringify(state?.tracers.find((t) => t.type === type))}; logs: ${JSON.stringify(logs)}`
+      );
     }
     await sleep(250);
   }
@@ -121,7 +138,13 @@ async function detected(d: Daemon, type: string, since: number, timeoutMs: numbe
 
 let info: InfoResponse | null = null;
 
-async function save(d: Daemon, name: string, how: RecordedFixture['recorded']['how'], scenario: string, ev: AutotracingEvent): Promise<void> {
+async function save(
+  d: Daemon,
+  name: string,
+  how: RecordedFixture['recorded']['how'],
+  scenario: string,
+  ev: AutotracingEvent
+): Promise<void> {
   if (ev.status !== 'complete') log(`warning: ${name} is ${ev.status}: ${ev.error ?? ''}`);
   const profiles: RecordedFixture['profiles'] = {};
   const refs = Array.isArray(ev.data.flamegraphs) ? (ev.data.flamegraphs as Array<{ name: string; unit: string }>) : [];
@@ -168,7 +191,7 @@ async function main(): Promise<void> {
   dload: { enabled: false, ${common}, dloadWindow: 5s }
   memburst: { enabled: false, ${common}, growthWindow: 5s }
   iotracing: { enabled: false, ${common}, awaitThreshold: 1ms, awaitDeltaThreshold: 0ms, utilThreshold: 100, stallThreshold: 100ms, includeDevices: [${lfs.device}] }
-`,
+`
   );
   // a steady 1 GiB holder for the memburst scenario, allocated before the agent starts (its own growth
   // would otherwise fire the detector and start the cooldown)
@@ -216,26 +239,50 @@ async function main(): Promise<void> {
       const fio = run(
         inCgroups(
           [ioCg.procs],
-          `fio --thread --ioengine=libaio --direct=1 --time_based --runtime=20 --name=w --filename=${w} --size=64M --rw=randwrite --bs=1M --iodepth=16 --name=r --filename=${r} --size=32M --rw=randread --bs=64k --iodepth=8`,
-        ),
+          `fio --thread --ioengine=libaio --direct=1 --time_based --runtime=20 --name=w --filename=${w} --size=64M --rw=randwrite --bs=1M --iodepth=16 --name=r --filename=${r} --size=32M --rw=randread --bs=64k --iodepth=8`
+        )
       );
       const ev = await detected(d, 'iotracing', t0, 30_000);
       await kill(fio);
-      await save(d, 'iotracing-detector', 'detector', `fio direct randwrite/randread in docker-like cgroup ${ioId.slice(0, 12)} on ext4 on ${lfs.device}; await detector`, ev);
+      await save(
+        d,
+        'iotracing-detector',
+        'detector',
+        `fio direct randwrite/randread in docker-like cgroup ${ioId.slice(0, 12)} on ext4 on ${lfs.device}; await detector`,
+        ev
+      );
 
       // --- iotracing, manual: writeback (before the window, and of a writer in the window), stalls
       const logs = path.join(lfs.mountPoint, 'logs');
       fs.mkdirSync(logs);
-      execFileSync('dd', ['if=/dev/zero', `of=${path.join(logs, 'before.dat')}`, 'bs=1M', 'count=16'], { stdio: 'ignore' });
-      const stall = run(inCgroups([slow.procs], `dd if=/dev/zero of=${path.join(lfs.mountPoint, 'slow.dat')} bs=4k count=1000 oflag=direct`));
+      execFileSync('dd', ['if=/dev/zero', `of=${path.join(logs, 'before.dat')}`, 'bs=1M', 'count=16'], {
+        stdio: 'ignore',
+      });
+      const stall = run(
+        inCgroups(
+          [slow.procs],
+          `dd if=/dev/zero of=${path.join(lfs.mountPoint, 'slow.dat')} bs=4k count=1000 oflag=direct`
+        )
+      );
       const id = await manual(d, { type: 'iotracing', durationMs: 4000 });
       await sleep(300);
-      const writer = run(inCgroups([ioCg.procs], `fio --thread --name=buf --filename=${path.join(logs, 'buffered.dat')} --rw=write --bs=1M --size=24M --direct=0 --end_fsync=0 --invalidate=0`));
+      const writer = run(
+        inCgroups(
+          [ioCg.procs],
+          `fio --thread --name=buf --filename=${path.join(logs, 'buffered.dat')} --rw=write --bs=1M --size=24M --direct=0 --end_fsync=0 --invalidate=0`
+        )
+      );
       await once(writer, 'exit');
       execFileSync('sync', ['-f', lfs.mountPoint]);
       const ev2 = await finished(d, id);
       await kill(stall);
-      await save(d, 'iotracing-writeback', 'manual', `manual capture: writeback of pages dirtied before the window, buffered fio in ${ioId.slice(0, 12)} flushed by sync, dd throttled to 4 direct writes/s`, ev2);
+      await save(
+        d,
+        'iotracing-writeback',
+        'manual',
+        `manual capture: writeback of pages dirtied before the window, buffered fio in ${ioId.slice(0, 12)} flushed by sync, dd throttled to 4 direct writes/s`,
+        ev2
+      );
     }
 
     if (ONLY.has('dload')) {
@@ -243,14 +290,31 @@ async function main(): Promise<void> {
       const dId = fakeContainerId(`dload-record-${process.pid}`);
       const dCg = cgroup(makeCgroup(CGROUP_V1_CPU, `/docker/${dId}`));
       await enable(d, 'dload'); // the container is listed and has a baseline
-      const stall = run(inCgroups([slow.procs], `dd if=/dev/zero of=${path.join(lfs.mountPoint, 'slow2.dat')} bs=4k count=1000 oflag=direct`));
+      const stall = run(
+        inCgroups(
+          [slow.procs],
+          `dd if=/dev/zero of=${path.join(lfs.mountPoint, 'slow2.dat')} bs=4k count=1000 oflag=direct`
+        )
+      );
       const t0 = Date.now();
       const gen = run(inCgroups([dCg.procs], `${workload('dstate')} 12 25`));
       const ev = await detected(d, 'dload', t0, 20_000);
-      await save(d, 'dload-detector', 'detector', `test/workloads/dstate 12 workers in docker-like cgroup ${dId.slice(0, 12)} (v1 cpu); dd throttled to 4 direct writes/s on the host; D-load detector`, ev);
+      await save(
+        d,
+        'dload-detector',
+        'detector',
+        `test/workloads/dstate 12 workers in docker-like cgroup ${dId.slice(0, 12)} (v1 cpu); dd throttled to 4 direct writes/s on the host; D-load detector`,
+        ev
+      );
       const id = await manual(d, { type: 'dload' });
       const ev2 = await finished(d, id);
-      await save(d, 'dload-host', 'manual', 'manual host-scope capture during the same stall (the container tasks are context, inScope false)', ev2);
+      await save(
+        d,
+        'dload-host',
+        'manual',
+        'manual host-scope capture during the same stall (the container tasks are context, inScope false)',
+        ev2
+      );
       await kill(gen);
       await kill(stall);
     }
@@ -258,13 +322,27 @@ async function main(): Promise<void> {
     if (ONLY.has('memburst')) {
       // --- memburst, detector: a container grows fast next to a steady holder
       const mId = fakeContainerId(`mem-record-${process.pid}`);
-      const mCg = [cgroup(makeCgroup(CGROUP_V1_CPU, `/docker/${mId}`)), cgroup(makeCgroup('/sys/fs/cgroup/memory', `/docker/${mId}`))];
+      const mCg = [
+        cgroup(makeCgroup(CGROUP_V1_CPU, `/docker/${mId}`)),
+        cgroup(makeCgroup('/sys/fs/cgroup/memory', `/docker/${mId}`)),
+      ];
       await enable(d, 'memburst');
       const t0 = Date.now();
-      const grower = memgrow(mCg.map((c) => c.procs), 1536, 400, 30);
+      const grower = memgrow(
+        mCg.map((c) => c.procs),
+        1536,
+        400,
+        30
+      );
       run(grower.child);
       const ev = await detected(d, 'memburst', t0, 20_000);
-      await save(d, 'memburst-detector', 'detector', `test/workloads/memgrow 1536 MiB at 400 MiB/s in docker-like cgroup ${mId.slice(0, 12)} (v1 cpu + memory), a steady 1 GiB holder (pid ${holder?.pid}) on the host; growth detector`, ev);
+      await save(
+        d,
+        'memburst-detector',
+        'detector',
+        `test/workloads/memgrow 1536 MiB at 400 MiB/s in docker-like cgroup ${mId.slice(0, 12)} (v1 cpu + memory), a steady 1 GiB holder (pid ${holder?.pid}) on the host; growth detector`,
+        ev
+      );
       await kill(grower.child);
 
       // --- memburst, manual: a host process growing during the capture
@@ -272,7 +350,13 @@ async function main(): Promise<void> {
       run(host.child);
       const id = await manual(d, { type: 'memburst', durationMs: 3000 });
       const ev2 = await finished(d, id);
-      await save(d, 'memburst-manual', 'manual', 'manual capture right after the container grower was killed (exited, still the top grower of the growth window) while a host process grows 768 MiB at 200 MiB/s; the 1 GiB holder stays', ev2);
+      await save(
+        d,
+        'memburst-manual',
+        'manual',
+        'manual capture right after the container grower was killed (exited, still the top grower of the growth window) while a host process grows 768 MiB at 200 MiB/s; the 1 GiB holder stays',
+        ev2
+      );
     }
   } finally {
     for (const c of cleanup.reverse()) {
@@ -290,5 +374,5 @@ main().then(
   (e: unknown) => {
     log(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exit(1);
-  },
+  }
 );

@@ -48,9 +48,18 @@ export function frameToJSON(bytes: Uint8Array): FrameJSON {
     ...(x.config ? { config: x.config } : {}),
   }));
   return {
-    schema: { name: f.name || undefined, refId: f.refId || undefined, meta: Object.keys(f.meta).length ? f.meta : undefined, fields },
+    schema: {
+      name: f.name || undefined,
+      refId: f.refId || undefined,
+      meta: Object.keys(f.meta).length ? f.meta : undefined,
+      fields,
+    },
     // Grafana sends whole milliseconds and the rest in data.nanos; the frontend only reads the ms
-    data: { values: f.fields.map((x) => (x.type === 'time' ? x.values.map((v) => (v === null ? null : Math.floor(v as number))) : x.values)) },
+    data: {
+      values: f.fields.map((x) =>
+        x.type === 'time' ? x.values.map((v) => (v === null ? null : Math.floor(v as number))) : x.values
+      ),
+    },
   };
 }
 

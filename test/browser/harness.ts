@@ -61,7 +61,12 @@ const esModuleInterop: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (a) => {
       if (!a.importer.endsWith('.mjs') || a.pluginData === 'inner') return undefined;
-      const r = await b.resolve(a.path, { resolveDir: a.resolveDir, kind: a.kind, importer: a.importer, pluginData: 'inner' });
+      const r = await b.resolve(a.path, {
+        resolveDir: a.resolveDir,
+        kind: a.kind,
+        importer: a.importer,
+        pluginData: 'inner',
+      });
       if (r.errors.length || !/\.c?js$/.test(r.path)) return undefined;
       const head = fs.readFileSync(r.path, 'utf8');
       if (!head.includes('__esModule') || /^\s*(export|import)\s/m.test(head)) return undefined;
@@ -136,7 +141,14 @@ export function bootData(ds: DataSourceInstanceSettings) {
           isDefault: true,
         },
       },
-      apps: { [APP_ID]: { id: APP_ID, path: app.module, version: String((app.info as { version?: string }).version ?? ''), preload: false } },
+      apps: {
+        [APP_ID]: {
+          id: APP_ID,
+          path: app.module,
+          version: String((app.info as { version?: string }).version ?? ''),
+          preload: false,
+        },
+      },
       panels: {},
     },
     user: {
@@ -205,7 +217,14 @@ export class Harness {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  private send(res: http.ServerResponse, req: http.IncomingMessage, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}) {
+  private send(
+    res: http.ServerResponse,
+    req: http.IncomingMessage,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    extra: Record<string, string> = {}
+  ) {
     this.calls.push({ method: req.method ?? 'GET', url: req.url ?? '', status });
     res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', ...extra });
     res.end(body);
@@ -230,11 +249,18 @@ export class Harness {
     if (p === '/harness/host.js') return this.send(res, req, 200, TYPES['.js']!, this.hostJs);
     if (p === '/api/ds/query' && req.method === 'POST') {
       // Grafana's server: parse the queries, QueryData on the datasource's backend, frames → JSON
-      const body = JSON.parse((await this.body(req)).toString()) as { queries: Array<Record<string, unknown>>; from: string; to: string };
+      const body = JSON.parse((await this.body(req)).toString()) as {
+        queries: Array<Record<string, unknown>>;
+        from: string;
+        to: string;
+      };
       const from = Number(body.from);
       const to = Number(body.to);
       const queries = body.queries.map((q) =>
-        dataQuery(String(q.refId), q, from, to, { maxDataPoints: Number(q.maxDataPoints ?? 1000), intervalMS: Number(q.intervalMs ?? 1000) })
+        dataQuery(String(q.refId), q, from, to, {
+          maxDataPoints: Number(q.maxDataPoints ?? 1000),
+          intervalMS: Number(q.intervalMs ?? 1000),
+        })
       );
       const resp = await this.plugin.queryData(this.ds, queries);
       const json = queryDataToJSON(resp);
@@ -243,13 +269,16 @@ export class Harness {
     }
     const m = /^\/api\/datasources\/uid\/([^/]+)\/resources\/(.*)$/.exec(u.pathname);
     if (m) {
-      if (m[1] !== this.ds.uid) return this.send(res, req, 404, 'application/json', JSON.stringify({ message: 'Data source not found' }));
+      if (m[1] !== this.ds.uid)
+        return this.send(res, req, 404, 'application/json', JSON.stringify({ message: 'Data source not found' }));
       const r = await this.plugin.callResource(this.ds, m[2]!, u.search.slice(1), req.method ?? 'GET');
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(r.headers)) if (k !== 'content-length' && v[0] !== undefined) headers[k] = v[0];
+      for (const [k, v] of Object.entries(r.headers))
+        if (k !== 'content-length' && v[0] !== undefined) headers[k] = v[0];
       return this.send(res, req, r.code, headers['content-type'] ?? 'application/octet-stream', r.body, headers);
     }
-    if (p.startsWith('/api/')) return this.send(res, req, 404, 'application/json', JSON.stringify({ message: `not served by the test: ${p}` }));
+    if (p.startsWith('/api/'))
+      return this.send(res, req, 404, 'application/json', JSON.stringify({ message: `not served by the test: ${p}` }));
     if (req.method !== 'GET') return this.send(res, req, 405, 'text/plain', 'method not allowed');
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>AutoTracing browser test</title>

@@ -53,7 +53,18 @@ const OTHER_WORKLOADS: Record<string, () => Workload> = {
   // 768 MiB at 300 MiB/s
   memburst: () => new Workload(workload('memgrow'), ['768', '300', '8']),
   // buffered writes and reads of a file
-  iotracing: () => new Workload('stress-ng', ['--hdd', '1', '--hdd-bytes', '128M', '--temp-path', os.tmpdir(), '--timeout', '30s', '--quiet']),
+  iotracing: () =>
+    new Workload('stress-ng', [
+      '--hdd',
+      '1',
+      '--hdd-bytes',
+      '128M',
+      '--temp-path',
+      os.tmpdir(),
+      '--timeout',
+      '30s',
+      '--quiet',
+    ]),
 };
 
 /** What host/host.tsx puts on the page's window (this file is Node code, without the DOM's types). */
@@ -68,7 +79,9 @@ interface HostWindow {
 interface Canvas2D {
   width: number;
   height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  getContext(
+    kind: '2d'
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 const consoleErrors: string[] = [];
 
@@ -141,7 +154,8 @@ async function shot(page: Page, file: string): Promise<void> {
 describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_000 }, () => {
   before(async () => {
     assert.ok(
-      fs.existsSync(path.join(DIST, 'module.js')) && fs.existsSync(path.join(DIST, 'datasource', 'gpx_autotracing_linux_amd64')),
+      fs.existsSync(path.join(DIST, 'module.js')) &&
+        fs.existsSync(path.join(DIST, 'datasource', 'gpx_autotracing_linux_amd64')),
       'dist/ is not built: npm run -s build'
     );
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup.sh --tests)`);
@@ -149,7 +163,13 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
     agent = await new RealAgent({
       host: 'browser-test-host',
       // detectors sample once an hour: the only captures are the ones asked for
-      tracers: { cpusys: QUIET, cpuidle: QUIET, dload: QUIET, memburst: { ...QUIET, growthWindow: '1h' }, iotracing: QUIET },
+      tracers: {
+        cpusys: QUIET,
+        cpuidle: QUIET,
+        dload: QUIET,
+        memburst: { ...QUIET, growthWindow: '1h' },
+        iotracing: QUIET,
+      },
     }).start();
     // the browser bundle first: esbuild would otherwise be on CPU beside the workload during the capture
     const host = await buildHost();
@@ -240,26 +260,41 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
         width: 1300,
         height: 900,
       });
-      assert.deepEqual(info.fields.slice(0, 4), ['label', 'level', 'value', 'self'], 'the backend sent a nested-set frame');
+      assert.deepEqual(
+        info.fields.slice(0, 4),
+        ['label', 'level', 'value', 'self'],
+        'the backend sent a nested-set frame'
+      );
 
       const panel = page.getByTestId('flamegraph-panel');
       await panel.waitFor({ state: 'visible', timeout: 15_000 });
       // header: why the capture happened, where, who was on CPU
-      await assert.doesNotReject(page.getByTestId('trigger-reason').getByText(event.trigger.reason).waitFor({ timeout: 10_000 }));
+      await assert.doesNotReject(
+        page.getByTestId('trigger-reason').getByText(event.trigger.reason).waitFor({ timeout: 10_000 })
+      );
       assert.match(await page.getByTestId('event-header').innerText(), /browser-test-host/);
       const busiest = topProcess(event);
-      assert.match(await page.getByTestId('process-context').innerText(), new RegExp(`^processes: ${busiest.comm} \\(${busiest.pid}\\) \\d+%`));
+      assert.match(
+        await page.getByTestId('process-context').innerText(),
+        new RegExp(`^processes: ${busiest.comm} \\(${busiest.pid}\\) \\d+%`)
+      );
       assert.match(await page.getByTestId('kind-legend').innerText(), /kernel \d+%/);
 
       // the top table @grafana/flamegraph renders beside the graph (sorted by self; its rows are virtualised, so only
       // the first ones exist): the hottest symbol, and the hottest kernel function when it ranks among the first ten
       const ranked = symbolsBySelf(nested);
       const cellOf = (name: string) => page.getByRole('cell', { name, exact: true }).first();
-      await assert.doesNotReject(cellOf(ranked[0]!).waitFor({ state: 'visible', timeout: 10_000 }), `top table has no row for ${ranked[0]}`);
+      await assert.doesNotReject(
+        cellOf(ranked[0]!).waitFor({ state: 'visible', timeout: 10_000 }),
+        `top table has no row for ${ranked[0]}`
+      );
       const kernelTop = `k. ${topKernelFunction(nested).name}`;
       const rank = ranked.indexOf(kernelTop);
       if (rank >= 0 && rank < 10) {
-        await assert.doesNotReject(cellOf(kernelTop).waitFor({ state: 'visible', timeout: 5000 }), `top table has no row for ${kernelTop}`);
+        await assert.doesNotReject(
+          cellOf(kernelTop).waitFor({ state: 'visible', timeout: 5000 }),
+          `top table has no row for ${kernelTop}`
+        );
       }
 
       // the flame graph canvas is drawn: sized, not one flat colour, and not hidden (what is at its top is the canvas)
@@ -279,7 +314,10 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
         for (let i = 0; i < d.length; i += 16) colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
         return { w: c.width, h: c.height, colours: colours.size };
       });
-      assert.ok(drawn.w > 300 && drawn.h > 50 && drawn.colours > 5, `flame graph canvas looks empty: ${JSON.stringify(drawn)}`);
+      assert.ok(
+        drawn.w > 300 && drawn.h > 50 && drawn.colours > 5,
+        `flame graph canvas looks empty: ${JSON.stringify(drawn)}`
+      );
 
       // hovering the root bar shows @grafana/flamegraph's tooltip (in Grafana's portal container): all samples
       await page.mouse.move(box.x + box.width / 2, box.y + 8);
@@ -303,7 +341,9 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
       } as Record<string, unknown>);
 
       await page.getByTestId('event-detail-page').waitFor({ state: 'visible', timeout: 15_000 });
-      await assert.doesNotReject(page.getByTestId('trigger-reason').getByText(event.trigger.reason).waitFor({ timeout: 10_000 }));
+      await assert.doesNotReject(
+        page.getByTestId('trigger-reason').getByText(event.trigger.reason).waitFor({ timeout: 10_000 })
+      );
       assert.equal((await page.getByTestId('event-summary').innerText()).trim(), event.summary);
       // the agent that holds the event, from the backend's X-Autotracing-Agent header
       await assert.doesNotReject(page.getByText('agent local', { exact: false }).first().waitFor({ timeout: 5000 }));
@@ -312,15 +352,27 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
       await procs.waitFor({ state: 'visible' });
       // sorted by samples, the busiest first; the workload is among them
       const busiest = topProcess(event);
-      assert.match(await procs.getByRole('row').nth(1).innerText(), new RegExp(`^${busiest.comm} \\(${busiest.pid}\\)`));
-      await assert.doesNotReject(procs.getByRole('row').filter({ hasText: 'stress-ng-open' }).first().waitFor({ timeout: 2000 }), 'stress-ng-open row');
-      assert.ok((await page.getByTestId('flamegraph-area').boundingBox())!.height >= 600, 'the flame graph area has its height');
+      assert.match(
+        await procs.getByRole('row').nth(1).innerText(),
+        new RegExp(`^${busiest.comm} \\(${busiest.pid}\\)`)
+      );
+      await assert.doesNotReject(
+        procs.getByRole('row').filter({ hasText: 'stress-ng-open' }).first().waitFor({ timeout: 2000 }),
+        'stress-ng-open row'
+      );
+      assert.ok(
+        (await page.getByTestId('flamegraph-area').boundingBox())!.height >= 600,
+        'the flame graph area has its height'
+      );
 
       await page.getByTestId('capture-flamegraph').waitFor({ state: 'visible', timeout: 10_000 });
       // the top table is sorted by self: the hottest symbol of the capture is in its first row
       const hottest = hottestSymbol(nested);
       const firstRow = page.getByRole('row').filter({ has: page.getByRole('cell', { name: hottest, exact: true }) });
-      await assert.doesNotReject(firstRow.first().waitFor({ state: 'visible', timeout: 10_000 }), `top table has no row for ${hottest}`);
+      await assert.doesNotReject(
+        firstRow.first().waitFor({ state: 'visible', timeout: 10_000 }),
+        `top table has no row for ${hottest}`
+      );
 
       // the calls went where Grafana would send them, and the plugin's files were all found
       const resourceCalls = harness!.calls.filter((c) => c.url.startsWith(`/api/datasources/uid/${ds.uid}/resources/`));
@@ -360,7 +412,10 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
       const groups = e.data.stackGroups as Array<{ count: number; stack: string[] }>;
       assert.ok(groups.length > 0, 'the capture grouped the stuck tasks');
       // the agent sends stacks outermost first; the page names a group after its innermost frame
-      assert.match(await page.getByTestId('stack-group').first().innerText(), new RegExp(`${groups[0]!.count} tasks? in ${groups[0]!.stack.at(-1)}`));
+      assert.match(
+        await page.getByTestId('stack-group').first().innerText(),
+        new RegExp(`${groups[0]!.count} tasks? in ${groups[0]!.stack.at(-1)}`)
+      );
       const fg = page.getByTestId('flamegraph-section');
       await fg.waitFor({ state: 'visible' });
       assert.match(await fg.innerText(), /Off-CPU/);
@@ -399,6 +454,10 @@ describe('the built plugin in Chromium, on a real agent', { skip, timeout: 150_0
   });
 
   it('no uncaught errors in the pages', () => {
-    assert.deepEqual(pageErrors, [], `page errors:\n${pageErrors.join('\n')}\nconsole errors:\n${consoleErrors.join('\n')}`);
+    assert.deepEqual(
+      pageErrors,
+      [],
+      `page errors:\n${pageErrors.join('\n')}\nconsole errors:\n${consoleErrors.join('\n')}`
+    );
   });
 });

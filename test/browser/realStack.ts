@@ -72,7 +72,10 @@ export class RealAgent {
     ].join('\n');
     const file = path.join(this.dir, 'agent.yaml');
     fs.writeFileSync(file, `${config}\n`);
-    const child = spawn(process.execPath, [AGENT_MAIN, 'run', '--config', file], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AGENT_MAIN, 'run', '--config', file], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     const onData = (d: Buffer) => (this.logs += d.toString());
@@ -111,7 +114,12 @@ export class RealAgent {
   }
 
   /** One API call; the body is parsed as JSON when it is JSON. */
-  async api<T = unknown>(method: string, route: string, body?: unknown, admin = false): Promise<{ status: number; body: T; text: string; headers: Headers }> {
+  async api<T = unknown>(
+    method: string,
+    route: string,
+    body?: unknown,
+    admin = false
+  ): Promise<{ status: number; body: T; text: string; headers: Headers }> {
     let res: Response;
     try {
       res = await fetch(`${this.url}${route}`, {
@@ -124,7 +132,11 @@ export class RealAgent {
       });
     } catch (e) {
       const c = this.child;
-      const state = c ? (c.exitCode !== null || c.signalCode !== null ? `exited (code ${c.exitCode}, signal ${c.signalCode})` : 'running') : 'not started';
+      const state = c
+        ? c.exitCode !== null || c.signalCode !== null
+          ? `exited (code ${c.exitCode}, signal ${c.signalCode})`
+          : 'running'
+        : 'not started';
       throw new Error(
         `${method} ${route}: ${(e as Error).message} (${(e as Error).cause ?? ''}); agent ${state}; its last log lines:\n${this.logs.split('\n').slice(-15).join('\n')}`
       );
@@ -143,7 +155,12 @@ export class RealAgent {
 
   /** POST /api/v1/captures; the answer as it came (202, or the refusal: 501 for a tracer not implemented yet). */
   capture(type: string, extra: { durationMs?: number; container?: string } = {}) {
-    return this.api<{ id?: string; status?: string; error?: { code: string; message: string } }>('POST', '/api/v1/captures', { type, ...extra }, true);
+    return this.api<{ id?: string; status?: string; error?: { code: string; message: string } }>(
+      'POST',
+      '/api/v1/captures',
+      { type, ...extra },
+      true
+    );
   }
 
   /** Polls an event until its capture has ended (complete, partial or failed). */
@@ -152,13 +169,18 @@ export class RealAgent {
     for (;;) {
       const r = await this.api<AutotracingEvent>('GET', `/api/v1/events/${id}`);
       if (r.status === 200 && r.body.status !== 'capturing') return r.body;
-      if (Date.now() > until) throw new Error(`event ${id} still ${r.status === 200 ? r.body.status : r.status} after ${timeoutMs} ms`);
+      if (Date.now() > until)
+        throw new Error(`event ${id} still ${r.status === 200 ? r.body.status : r.status} after ${timeoutMs} ms`);
       await sleep(250);
     }
   }
 
   /** Waits for an event the detector of `type` triggered (not a manual capture) and for its capture to end. */
-  async waitForTrigger(type: string, timeoutMs: number, match: (e: AutotracingEvent) => boolean = () => true): Promise<AutotracingEvent | null> {
+  async waitForTrigger(
+    type: string,
+    timeoutMs: number,
+    match: (e: AutotracingEvent) => boolean = () => true
+  ): Promise<AutotracingEvent | null> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       const list = await this.get<{ events: AutotracingEvent[] }>(`/api/v1/events?type=${type}&limit=50`);
@@ -175,7 +197,11 @@ export class Workload {
   readonly child: ChildProcess;
   output = '';
   constructor(cmd: string, args: string[], opts: { cwd?: string; stdin?: boolean } = {}) {
-    this.child = spawn(cmd, args, { cwd: opts.cwd, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.on('error', (e) => (this.output += `spawn error: ${e.message}\n`));
@@ -200,7 +226,15 @@ export class Workload {
 
 /** `stress-ng --open N`: open(2)/close(2) in a loop, i.e. CPU time in the kernel (cpusys). */
 export function openStorm(workers = 1): Workload {
-  return new Workload('stress-ng', ['--open', String(workers), '--temp-path', os.tmpdir(), '--timeout', '120s', '--quiet']);
+  return new Workload('stress-ng', [
+    '--open',
+    String(workers),
+    '--temp-path',
+    os.tmpdir(),
+    '--timeout',
+    '120s',
+    '--quiet',
+  ]);
 }
 
 /**
@@ -217,7 +251,9 @@ export class FakeContainer {
     const v1 = ['cpu', 'cpuacct']
       .map((c) => path.join('/sys/fs/cgroup', c))
       .filter((d) => fs.existsSync(path.join(d, 'cgroup.procs')) && !fs.existsSync(path.join(d, 'cgroup.controllers')));
-    const roots = v1.length ? v1 : [fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified'];
+    const roots = v1.length
+      ? v1
+      : [fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified'];
     for (const root of roots) {
       const dir = path.join(root, 'docker', this.id);
       fs.mkdirSync(dir, { recursive: true });
@@ -257,9 +293,17 @@ export class FakeContainer {
 export const DS_UID = 'autotracing';
 
 /** The datasource backend executable (rebuilt when its sources are newer), configured with one agent. */
-export async function startBackend(agent: RealAgent, agentName = 'local'): Promise<{ plugin: PluginProcess; ds: DataSourceInstanceSettings }> {
+export async function startBackend(
+  agent: RealAgent,
+  agentName = 'local'
+): Promise<{ plugin: PluginProcess; ds: DataSourceInstanceSettings }> {
   const exe = await ensureExecutable();
   const plugin = await PluginProcess.start(exe);
-  const ds = dsSettings({ uid: DS_UID, agents: [{ name: agentName, url: agent.url }], token: agent.readToken, timeoutMs: 10_000 });
+  const ds = dsSettings({
+    uid: DS_UID,
+    agents: [{ name: agentName, url: agent.url }],
+    token: agent.readToken,
+    timeoutMs: 10_000,
+  });
   return { plugin, ds };
 }

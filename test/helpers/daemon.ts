@@ -43,16 +43,20 @@ api:
   listen: 127.0.0.1:0
   tokens: { read: [${READ_TOKEN}], admin: [${ADMIN_TOKEN}] }
 capture: { maxConcurrent: 2, budgetPerHour: 1h }
-${extra}`,
+${extra}`
   );
   return file;
 }
 
 /** Start `agent run --config FILE` and wait until it listens. */
 export async function startDaemon(dir: string, configFile = path.join(dir, 'agent.yaml')): Promise<Daemon> {
-  const child = spawn(process.execPath, [CLI(), 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUTOTRACING_LOG_JSON: '1' } });
+  const child = spawn(process.execPath, [CLI(), 'run', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AUTOTRACING_LOG_JSON: '1' },
+  });
   const logs: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -63,17 +67,26 @@ export async function startDaemon(dir: string, configFile = path.join(dir, 'agen
       l = { msg: line };
     }
     logs.push(l);
-    for (const w of [...waiters]) if (w.pred(l)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(l);
-    }
+    for (const w of [...waiters])
+      if (w.pred(l)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(l);
+      }
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const waitLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const hit = logs.find(pred);
       if (hit) return resolve(hit);
-      const t = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}\nlogs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no matching log line within ${timeoutMs} ms; stderr: ${stderr}\nlogs: ${JSON.stringify(logs.slice(-5))}`
+            )
+          ),
+        timeoutMs
+      );
       t.unref();
       waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
       void exited.then((code) => {
@@ -104,7 +117,9 @@ export async function startDaemon(dir: string, configFile = path.join(dir, 'agen
     },
     cli(args) {
       return new Promise((resolve) => {
-        const c = spawn(process.execPath, [CLI(), ...args], { env: { ...process.env, AUTOTRACING_URL: url, AUTOTRACING_TOKEN: ADMIN_TOKEN } });
+        const c = spawn(process.execPath, [CLI(), ...args], {
+          env: { ...process.env, AUTOTRACING_URL: url, AUTOTRACING_TOKEN: ADMIN_TOKEN },
+        });
         const out: Buffer[] = [];
         let err = '';
         c.stdout.on('data', (d: Buffer) => out.push(d));

@@ -45,7 +45,10 @@ function alive(pid: number): boolean {
 
 async function teardown(dir: string, mountPoint: string, devPath: string | null): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    const mounted = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mountPoint);
+    const mounted = fs
+      .readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === mountPoint);
     if (!mounted || tryRun('umount', [mountPoint])) break;
     if (i === 49) tryRun('umount', ['-l', mountPoint]);
     else await sleep(100);
@@ -102,7 +105,10 @@ export async function makeLoopFs(opts: { fsType: 'ext4' | 'xfs'; sizeMiB?: numbe
     fs.truncateSync(image, size * 1024 * 1024);
     devPath = run('losetup', ['-f', '--show', image]).trim();
     const device = path.basename(devPath);
-    const [major, minor] = fs.readFileSync(`/sys/block/${device}/dev`, 'utf8').trim().split(':').map(Number) as [number, number];
+    const [major, minor] = fs.readFileSync(`/sys/block/${device}/dev`, 'utf8').trim().split(':').map(Number) as [
+      number,
+      number,
+    ];
     run(`mkfs.${opts.fsType}`, opts.fsType === 'xfs' ? ['-q', '-f', devPath] : ['-q', '-F', devPath]);
     run('mount', [devPath, mountPoint]);
     const dev = devPath;

@@ -28,7 +28,9 @@ export interface TestEnv extends TracerEnv {
   close(): Promise<void>;
 }
 
-export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: number; lookbackMs?: number } = {}): TestEnv {
+export function makeTestEnv(
+  opts: { maxConcurrent?: number; budgetPerHourMs?: number; lookbackMs?: number } = {}
+): TestEnv {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotracing-test-'));
   const store = openStore(path.join(dir, 'events.db'));
   const config = defaultConfig();
@@ -49,7 +51,9 @@ export function makeTestEnv(opts: { maxConcurrent?: number; budgetPerHourMs?: nu
   const containers = new ContainerIndex({ maxAgeMs: 200 });
   const symbolizer = new Symbolizer();
   const hierarchy = containers.layout.mode === 'v2' || !containers.layout.v1.has('cpu') ? 'unified' : 'v1-cpu';
-  const lookback = opts.lookbackMs ? new Lookback({ keepMs: opts.lookbackMs, frequency: 99, hierarchy, symbolizer, log }) : undefined;
+  const lookback = opts.lookbackMs
+    ? new Lookback({ keepMs: opts.lookbackMs, frequency: 99, hierarchy, symbolizer, log })
+    : undefined;
   lookback?.start();
   return {
     store,

@@ -111,7 +111,9 @@ export function makeCgroup(parentDir: string, rel: string): TestCgroup {
 }
 
 export const CGROUP_V1_CPU = '/sys/fs/cgroup/cpu';
-export const CGROUP_UNIFIED = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+export const CGROUP_UNIFIED = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs')
+  ? '/sys/fs/cgroup/unified'
+  : '/sys/fs/cgroup';
 
 /** A fake container id: 64 hex chars, a hash of the whole label, so tests can find it again. */
 export function fakeContainerId(label: string): string {

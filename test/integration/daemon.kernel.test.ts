@@ -42,7 +42,7 @@ async function until(d: Daemon, id: string, timeoutMs = 20_000): Promise<Autotra
 function integrity(dir: string): string {
   const db = new Database(path.join(dir, 'data', 'events.db'), { readonly: true });
   try {
-    return (db.pragma('integrity_check', { simple: true }) as string);
+    return db.pragma('integrity_check', { simple: true }) as string;
   } finally {
     db.close();
   }
@@ -71,13 +71,16 @@ test('manual capture through the CLI → listed, shown, flame graph in all four 
 
     const folded = (await d.cli(['flamegraph', ev.id, '--format', 'folded'])).stdout.toString();
     assert.match(folded, /^spinner;.*autotracing_spin_leaf \d+$/m, 'the spinner stack is in the folded profile');
-    const json = JSON.parse((await d.cli(['flamegraph', ev.id, '--format', 'json'])).stdout.toString()) as NestedFlamegraph;
+    const json = JSON.parse(
+      (await d.cli(['flamegraph', ev.id, '--format', 'json'])).stdout.toString()
+    ) as NestedFlamegraph;
     const rows = json.rows;
     assert.equal(rows.label[0], 'all');
     // every row's value = self + its children's values (children: next rows one level deeper until the level drops back)
     for (let i = 0; i < rows.label.length; i++) {
       let kids = 0;
-      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++) if (rows.level[j] === rows.level[i]! + 1) kids += rows.value[j]!;
+      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++)
+        if (rows.level[j] === rows.level[i]! + 1) kids += rows.value[j]!;
       assert.equal(rows.value[i], rows.self[i]! + kids, `row ${i} ${rows.label[i]}`);
     }
     const pprofFile = path.join(dir, 'p.pb.gz');
@@ -92,7 +95,10 @@ test('manual capture through the CLI → listed, shown, flame graph in all four 
 
     // auth: no token → 401, read token on an admin route → 403, read token reads
     assert.equal((await d.api('/api/v1/events', { token: null })).status, 401);
-    assert.equal((await d.api('/api/v1/captures', { method: 'POST', body: '{"type":"cpusys"}', token: READ_TOKEN })).status, 403);
+    assert.equal(
+      (await d.api('/api/v1/captures', { method: 'POST', body: '{"type":"cpusys"}', token: READ_TOKEN })).status,
+      403
+    );
     assert.equal((await d.api('/api/v1/events', { token: READ_TOKEN })).status, 200);
     assert.equal((await d.api('/healthz', { token: null })).status, 200);
 
@@ -112,14 +118,18 @@ test('SIGHUP: a bad config is rejected and the old one kept; a good one applies'
   const file = writeConfig(dir, NO_DETECTION);
   const d = await startDaemon(dir);
   try {
-    const threshold = async () => (await d.json<TracersResponse>('/api/v1/tracers')).tracers.find((t) => t.type === 'cpusys')!.config.sysThreshold;
+    const threshold = async () =>
+      (await d.json<TracersResponse>('/api/v1/tracers')).tracers.find((t) => t.type === 'cpusys')!.config.sysThreshold;
     assert.equal(await threshold(), 45);
     fs.appendFileSync(file, 'bogus_key: 1\n');
     d.signal('SIGHUP');
     const rejected = await d.waitLog((l) => /reload rejected/.test(String(l.msg)));
     assert.match(JSON.stringify(rejected.errors), /bogus_key/);
     assert.equal(await threshold(), 45);
-    writeConfig(dir, NO_DETECTION.replace('cpusys: { enabled: false }', 'cpusys: { enabled: false, sysThreshold: 60 }'));
+    writeConfig(
+      dir,
+      NO_DETECTION.replace('cpusys: { enabled: false }', 'cpusys: { enabled: false, sysThreshold: 60 }')
+    );
     d.signal('SIGHUP');
     await d.waitLog((l) => l.msg === 'config reloaded');
     assert.equal(await threshold(), 60);
@@ -177,7 +187,8 @@ test('kill -9 during a burst of captures: integrity ok, every event reported com
     await d.waitExit();
     assert.equal(integrity(dir), 'ok');
     d = await startDaemon(dir);
-    for (const id of reportedComplete) assert.equal((await d.json<AutotracingEvent>(`/api/v1/events/${id}`)).status, 'complete', id);
+    for (const id of reportedComplete)
+      assert.equal((await d.json<AutotracingEvent>(`/api/v1/events/${id}`)).status, 'complete', id);
     for (const id of inFlight.slice(-2)) {
       const e = await d.json<AutotracingEvent>(`/api/v1/events/${id}`);
       assert.equal(e.status, 'partial', `${id} was capturing when the agent died`);

@@ -17,28 +17,43 @@ test('a quiet minute with every tracer on at default thresholds captures nothing
   const d = await startDaemon(dir);
   // background: 64 KiB of direct writes every 2 s, and a shell that reads a file now and then
   const bgFile = path.join(dir, 'bg.dat');
-  const bg = spawn('sh', ['-c', `while true; do dd if=/dev/zero of=${bgFile} bs=64k count=1 oflag=direct conv=fsync status=none; cat /proc/meminfo >/dev/null; sleep 2; done`], { stdio: 'ignore' });
+  const bg = spawn(
+    'sh',
+    [
+      '-c',
+      `while true; do dd if=/dev/zero of=${bgFile} bs=64k count=1 oflag=direct conv=fsync status=none; cat /proc/meminfo >/dev/null; sleep 2; done`,
+    ],
+    { stdio: 'ignore' }
+  );
   try {
     const tracers = await d.json<TracersResponse>('/api/v1/tracers');
-    assert.deepEqual(tracers.tracers.map((t) => [t.type, t.enabled, t.implemented]), [
-      ['cpusys', true, true],
-      ['cpuidle', true, true],
-      ['dload', true, true],
-      ['memburst', true, true],
-      ['iotracing', true, true],
-    ]);
+    assert.deepEqual(
+      tracers.tracers.map((t) => [t.type, t.enabled, t.implemented]),
+      [
+        ['cpusys', true, true],
+        ['cpuidle', true, true],
+        ['dload', true, true],
+        ['memburst', true, true],
+        ['iotracing', true, true],
+      ]
+    );
     await sleep(60_000);
     const after = await d.json<TracersResponse>('/api/v1/tracers');
     // every detector was really sampling during the minute
-    for (const t of after.tracers.filter((x) => x.type !== 'cpuidle')) assert.ok(t.detector.length > 0, `${t.type} published no readings`);
+    for (const t of after.tracers.filter((x) => x.type !== 'cpuidle'))
+      assert.ok(t.detector.length > 0, `${t.type} published no readings`);
     const events = await d.json<ListEventsResponse>('/api/v1/events?limit=100');
     assert.deepEqual(
       events.events.map((e) => `${e.type}: ${e.trigger.reason}`),
       [],
-      'no capture over a quiet minute',
+      'no capture over a quiet minute'
     );
     const metrics = await (await d.api('/metrics', { token: null })).text();
-    assert.doesNotMatch(metrics, /autotracing_triggers_total\{[^}]*\} [1-9]/, 'not even a trigger that a cooldown or limit swallowed');
+    assert.doesNotMatch(
+      metrics,
+      /autotracing_triggers_total\{[^}]*\} [1-9]/,
+      'not even a trigger that a cooldown or limit swallowed'
+    );
   } finally {
     bg.kill('SIGKILL');
     d.signal('SIGTERM');

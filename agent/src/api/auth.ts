@@ -54,14 +54,24 @@ export function bearerToken(header: string | string[] | undefined): string | nul
 const REALM = 'Bearer realm="autotracing"';
 
 /** Throws 401/403 unless the request may use a route with `access` under the current api config. */
-export function authorize(api: AgentConfig['api'], access: Access, header: string | string[] | undefined): Scope | 'open' {
+export function authorize(
+  api: AgentConfig['api'],
+  access: Access,
+  header: string | string[] | undefined
+): Scope | 'open' {
   if (!hasTokens(api.tokens)) return 'open';
-  if (access === 'open' || (access === 'health' && api.openHealth) || (access === 'metrics' && api.openMetrics)) return 'open';
+  if (access === 'open' || (access === 'health' && api.openHealth) || (access === 'metrics' && api.openMetrics))
+    return 'open';
   const token = bearerToken(header);
-  if (token === undefined) throw new ApiError(401, 'UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': REALM });
+  if (token === undefined)
+    throw new ApiError(401, 'UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer <token>)', {
+      'www-authenticate': REALM,
+    });
   const scope = token === null ? null : tokenScope(api.tokens, token);
   if (scope === null) {
-    throw new ApiError(401, 'UNAUTHORIZED', 'invalid bearer token', { 'www-authenticate': `${REALM}, error="invalid_token"` });
+    throw new ApiError(401, 'UNAUTHORIZED', 'invalid bearer token', {
+      'www-authenticate': `${REALM}, error="invalid_token"`,
+    });
   }
   if (access === 'admin' && scope !== 'admin') {
     throw new ApiError(403, 'FORBIDDEN', 'this route needs an admin token; the token given may only read', {

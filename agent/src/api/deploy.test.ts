@@ -33,12 +33,12 @@ function yamlDocs(file: string): Obj[] {
     assert.deepEqual(
       d.errors.map((e) => e.message),
       [],
-      `${file} parses`,
+      `${file} parses`
     );
     assert.deepEqual(
       d.warnings.map((e) => e.message),
       [],
-      `${file} without warnings`,
+      `${file} without warnings`
     );
   }
   return docs.map((d) => d.toJS() as Obj);
@@ -70,9 +70,14 @@ function loadWithTokens(text: string, tokenFile: string, tokens: string): Return
 
 test('every Kubernetes manifest parses; the kustomization names existing files', () => {
   const kinds = k8s();
-  for (const k of ['Namespace', 'ConfigMap', 'Secret', 'ServiceAccount', 'DaemonSet', 'Service', 'Kustomization']) assert.ok(kinds.has(k), k);
-  for (const r of kinds.get('Kustomization')!.resources as string[]) assert.ok(existsSync(join(DEPLOY, 'kubernetes', r)), r);
-  assert.ok(!(kinds.get('Kustomization')!.resources as string[]).some((r) => r.includes('secret')), 'the token secret is not re-applied over real tokens');
+  for (const k of ['Namespace', 'ConfigMap', 'Secret', 'ServiceAccount', 'DaemonSet', 'Service', 'Kustomization'])
+    assert.ok(kinds.has(k), k);
+  for (const r of kinds.get('Kustomization')!.resources as string[])
+    assert.ok(existsSync(join(DEPLOY, 'kubernetes', r)), r);
+  assert.ok(
+    !(kinds.get('Kustomization')!.resources as string[]).some((r) => r.includes('secret')),
+    'the token secret is not re-applied over real tokens'
+  );
 });
 
 test('DaemonSet: host PID, the host mounts, the capability set, probes, limits', () => {
@@ -97,7 +102,10 @@ test('DaemonSet: host PID, the host mounts, the capability set, probes, limits',
     assert.equal(m.readOnly, true, `${p} read-only`);
     assert.equal(obj(volumes.get(String(m.name))!.hostPath).path, p, `${p} from the host`);
   }
-  assert.equal(obj(volumes.get(String(mounts.get('/var/lib/huatuo-agent')!.name))!.hostPath).path, '/var/lib/huatuo-agent');
+  assert.equal(
+    obj(volumes.get(String(mounts.get('/var/lib/huatuo-agent')!.name))!.hostPath).path,
+    '/var/lib/huatuo-agent'
+  );
   const port = arr(c.ports)[0]!;
   assert.equal(port.containerPort, 19704);
   assert.equal(obj(obj(c.readinessProbe).httpGet).path, '/readyz');
@@ -166,7 +174,7 @@ test('systemd unit: the capability set, the hardening that would break the agent
       .split('\n')
       .filter((l) => l.startsWith('['))
       .map((l) => l.trim()),
-    ['[Unit]', '[Service]', '[Install]'],
+    ['[Unit]', '[Service]', '[Install]']
   );
   const d = unitDirectives(text);
   const one = (k: string): string | undefined => d.get(k)?.[0];
@@ -174,7 +182,8 @@ test('systemd unit: the capability set, the hardening that would break the agent
   assert.equal(one('NoNewPrivileges'), 'yes');
   assert.equal(one('LimitMEMLOCK'), 'infinity');
   assert.equal(one('ProtectSystem'), 'strict');
-  for (const k of ['ProtectKernelLogs', 'MemoryDenyWriteExecute', 'ProtectProc', 'ProcSubset', 'PrivateTmp']) assert.ok(!d.has(k), `${k} is not set`);
+  for (const k of ['ProtectKernelLogs', 'MemoryDenyWriteExecute', 'ProtectProc', 'ProcSubset', 'PrivateTmp'])
+    assert.ok(!d.has(k), `${k} is not set`);
   assert.ok(one('ExecStart')!.includes(`${MAIN} run --config /etc/huatuo-agent/agent.yaml`));
   assert.equal(`/var/lib/${one('StateDirectory')}`, '/var/lib/huatuo-agent');
   assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
@@ -186,13 +195,17 @@ test('systemd-analyze verify accepts the unit', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'deploy-unit-'));
   try {
     // the unit names /usr/bin/node; verify checks that the executable exists, so point it at this node
-    const unit = readFileSync(join(DEPLOY, 'systemd', 'huatuo-agent.service'), 'utf8').replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${process.execPath} `);
+    const unit = readFileSync(join(DEPLOY, 'systemd', 'huatuo-agent.service'), 'utf8').replace(
+      /^ExecStart=\/usr\/bin\/node /m,
+      `ExecStart=${process.execPath} `
+    );
     const file = join(dir, 'huatuo-agent.service');
     writeFileSync(file, unit);
-    const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_LEVEL: 'notice' } });
-    const mine = `${r.stdout}\n${r.stderr}`
-      .split('\n')
-      .filter((l) => l.includes('huatuo-agent.service'));
+    const r = spawnSync('systemd-analyze', ['verify', file], {
+      encoding: 'utf8',
+      env: { ...process.env, SYSTEMD_LOG_LEVEL: 'notice' },
+    });
+    const mine = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.includes('huatuo-agent.service'));
     assert.deepEqual(mine, [], 'no complaint about the unit');
     assert.equal(r.status, 0, r.stderr);
   } finally {
@@ -212,17 +225,38 @@ test('README, Dockerfile and the manifests agree on capabilities and paths', () 
   assert.match(docker, /^FROM \$\{NODE_IMAGE\} AS build$/m);
   assert.match(docker, /^FROM .*bookworm-slim AS runtime$/m);
   // what agent/src/bpf/native.ts looks for under the repository root (package.json + agent/)
-  for (const p of ['./agent/native/build/Release/autotracing.node', './build/bpf/', './build/agent', './package.json']) assert.ok(docker.includes(p), `image has ${p}`);
+  for (const p of ['./agent/native/build/Release/autotracing.node', './build/bpf/', './build/agent', './package.json'])
+    assert.ok(docker.includes(p), `image has ${p}`);
   assert.ok(docker.includes(MAIN), 'entrypoint is the CLI');
   // the Dockerfile's own runtime package list covers every bare import of the agent's non-test code
-  const keep = /const keep = \[([^\]]+)\]/.exec(docker.replace(/\\\n/g, ''))![1]!.match(/"([^"]+)"/g)!.map((s) => s.slice(1, -1));
-  const out = execFileSync('git', ['-C', ROOT, 'grep', '-h', '-o', '-E', "from '[^.][^']*'", '--', 'agent/src/*.ts', ':!agent/src/**/*.test.ts', ':!agent/src/*/testAgent.ts', ':!agent/src/*/testkit.ts'], { encoding: 'utf8' });
+  const keep = /const keep = \[([^\]]+)\]/
+    .exec(docker.replace(/\\\n/g, ''))![1]!
+    .match(/"([^"]+)"/g)!
+    .map((s) => s.slice(1, -1));
+  const out = execFileSync(
+    'git',
+    [
+      '-C',
+      ROOT,
+      'grep',
+      '-h',
+      '-o',
+      '-E',
+      "from '[^.][^']*'",
+      '--',
+      'agent/src/*.ts',
+      ':!agent/src/**/*.test.ts',
+      ':!agent/src/*/testAgent.ts',
+      ':!agent/src/*/testkit.ts',
+    ],
+    { encoding: 'utf8' }
+  );
   const imports = new Set(
     out
       .split('\n')
       .map((l) => /from '([^']+)'/.exec(l)?.[1])
       .filter((s): s is string => !!s && !s.startsWith('node:'))
-      .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!)),
+      .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!))
   );
   for (const m of imports) assert.ok(keep.includes(m), `the image installs ${m}`);
 });

@@ -11,7 +11,7 @@ export class ApiError extends Error {
     readonly code: ApiErrorCode | string,
     message: string,
     /** extra response headers (Retry-After, WWW-Authenticate) */
-    readonly headers: Record<string, string> = {},
+    readonly headers: Record<string, string> = {}
   ) {
     super(message);
   }
@@ -64,17 +64,24 @@ interface ErrorLike {
 /** Maps anything thrown by a handler, a hook or Fastify itself to the response to send. */
 export function toHttpFailure(err: unknown): HttpFailure {
   if (err instanceof ApiError) {
-    return { status: err.statusCode, body: body(err.code, err.message), headers: err.headers, internal: err.statusCode >= 500 };
+    return {
+      status: err.statusCode,
+      body: body(err.code, err.message),
+      headers: err.headers,
+      internal: err.statusCode >= 500,
+    };
   }
   if (err instanceof CaptureError) {
     const headers: Record<string, string> = {};
-    if (err.retryAt !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil((err.retryAt - Date.now()) / 1000)));
+    if (err.retryAt !== undefined)
+      headers['retry-after'] = String(Math.max(1, Math.ceil((err.retryAt - Date.now()) / 1000)));
     const status = CAPTURE_ERROR_HTTP_STATUS[err.code] ?? 500;
     return { status, body: body(err.code, err.message), headers, internal: false };
   }
   if (err instanceof StoreError) {
     const known = STORE_ERRORS[err.code];
-    if (known !== undefined) return { status: known[0], body: body(known[1], err.message), headers: {}, internal: false };
+    if (known !== undefined)
+      return { status: known[0], body: body(known[1], err.message), headers: {}, internal: false };
     return { status: 500, body: body('INTERNAL', 'internal error'), headers: {}, internal: true };
   }
   const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorLike;
@@ -86,7 +93,17 @@ export function toHttpFailure(err: unknown): HttpFailure {
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     const code = typeof e.code === 'string' ? e.code : '';
-    const mapped: string = FASTIFY_CODES[code] ?? (status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 429 ? 'RATE_LIMITED' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST');
+    const mapped: string =
+      FASTIFY_CODES[code] ??
+      (status === 413
+        ? 'PAYLOAD_TOO_LARGE'
+        : status === 415
+          ? 'UNSUPPORTED_MEDIA_TYPE'
+          : status === 429
+            ? 'RATE_LIMITED'
+            : status === 404
+              ? 'NOT_FOUND'
+              : 'BAD_REQUEST');
     // JSON.parse errors carry the offending text; say what is wrong without echoing a whole body back
     const text =
       mapped === 'BAD_JSON' || err instanceof SyntaxError

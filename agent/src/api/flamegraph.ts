@@ -25,7 +25,9 @@ export interface Rendered {
 export function flamegraphRefs(e: AutotracingEvent): FlamegraphRef[] {
   const refs = e.data.flamegraphs;
   if (!Array.isArray(refs)) return [];
-  return refs.filter((r): r is FlamegraphRef => typeof r === 'object' && r !== null && typeof (r as FlamegraphRef).name === 'string');
+  return refs.filter(
+    (r): r is FlamegraphRef => typeof r === 'object' && r !== null && typeof (r as FlamegraphRef).name === 'string'
+  );
 }
 
 /** The profile name to serve: the one asked for, else the first flame graph of the event, else the first stored profile. */
@@ -33,7 +35,11 @@ export function chooseEventProfile(store: Store, e: AutotracingEvent, wanted: st
   if (wanted !== undefined) return wanted;
   const first = flamegraphRefs(e)[0]?.name ?? store.listProfiles(e.id)[0]?.name;
   if (first === undefined) {
-    throw notFound(e.status === 'capturing' ? `event ${e.id} is still capturing; its flame graph is stored when the capture ends` : `event ${e.id} has no flame graph`);
+    throw notFound(
+      e.status === 'capturing'
+        ? `event ${e.id} is still capturing; its flame graph is stored when the capture ends`
+        : `event ${e.id} has no flame graph`
+    );
   }
   return first;
 }
@@ -58,7 +64,11 @@ export function eventTitle(e: AutotracingEvent, profileName: string): string {
   return `${e.type}${where} on ${e.host} at ${iso(e.time)} (${profileName}): ${e.trigger.reason}`;
 }
 
-export function render(profile: Profile, format: FlamegraphFormat, o: { name: string; title: string; fileBase: string; comments?: string[] }): Rendered {
+export function render(
+  profile: Profile,
+  format: FlamegraphFormat,
+  o: { name: string; title: string; fileBase: string; comments?: string[] }
+): Rendered {
   switch (format) {
     case 'nested':
       return { contentType: 'application/json; charset=utf-8', body: toNestedFlamegraph(profile, o.name), headers: {} };
@@ -89,7 +99,13 @@ export interface MergeResult {
  * any event has it, else the most common name. Profiles in another unit than the first one merged (or,
  * for samples, another sampling period) are skipped and counted. At most `limit` are merged.
  */
-export async function mergeProfiles(store: Store, events: readonly AutotracingEvent[], wanted: string | undefined, limit: number, moreMatched: boolean): Promise<MergeResult> {
+export async function mergeProfiles(
+  store: Store,
+  events: readonly AutotracingEvent[],
+  wanted: string | undefined,
+  limit: number,
+  moreMatched: boolean
+): Promise<MergeResult> {
   let name: string | null = wanted ?? null;
   if (name === null) {
     const counts = new Map<string, number>();
@@ -125,6 +141,13 @@ export async function mergeProfiles(store: Store, events: readonly AutotracingEv
   }
   return {
     profile: merged ?? new Profile({ unit: 'samples' }),
-    info: { profile: name, events: ids.length, matched: withIt.length, skipped, truncated: withIt.length > chosen.length || moreMatched, eventIds: ids },
+    info: {
+      profile: name,
+      events: ids.length,
+      matched: withIt.length,
+      skipped,
+      truncated: withIt.length > chosen.length || moreMatched,
+      eventIds: ids,
+    },
   };
 }

@@ -3,7 +3,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EventSchema, TracerTypeSchema } from '../events/event';
 
-export { EventSchema, TracerTypeSchema, ContainerRefSchema, TRACER_TYPES, FlamegraphRefSchema, TriggerSchema } from '../events/event';
+export {
+  EventSchema,
+  TracerTypeSchema,
+  ContainerRefSchema,
+  TRACER_TYPES,
+  FlamegraphRefSchema,
+  TriggerSchema,
+} from '../events/event';
 export type { AutotracingEvent, ContainerRef, Trigger, FlamegraphRef, TracerType, EventStatus } from '../events/event';
 
 export const ErrorBodySchema = Type.Object({
@@ -26,7 +33,7 @@ export const ListEventsQuerySchema = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     cursor: Type.Optional(Type.String({ maxLength: 512 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type ListEventsQuery = Static<typeof ListEventsQuerySchema>;
 
@@ -42,7 +49,7 @@ export const FlamegraphQuerySchema = Type.Object(
     format: Type.Optional(Type.Union(FLAMEGRAPH_FORMATS.map((f) => Type.Literal(f)))),
     profile: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9_-]+$' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type FlamegraphQuery = Static<typeof FlamegraphQuerySchema>;
 
@@ -73,7 +80,7 @@ export const CountsQuerySchema = Type.Object(
     container: Type.Optional(Type.String({ maxLength: 256 })),
     host: Type.Optional(Type.String({ maxLength: 256 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type CountsQuery = Static<typeof CountsQuerySchema>;
 
@@ -89,7 +96,7 @@ export const CountsResponseSchema = Type.Object({
     Type.Object({
       labels: Type.Record(Type.String(), Type.String()),
       values: Type.Array(Type.Number()),
-    }),
+    })
   ),
 });
 export type CountsResponse = Static<typeof CountsResponseSchema>;
@@ -100,7 +107,7 @@ export const CaptureRequestSchema = Type.Object(
     container: Type.Optional(Type.String({ maxLength: 256 })),
     durationMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 300_000 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type CaptureRequest = Static<typeof CaptureRequestSchema>;
 
@@ -120,7 +127,7 @@ export const TracerStateSchema = Type.Object({
       value: Type.Number(),
       baseline: Type.Number(),
       threshold: Type.Number(),
-    }),
+    })
   ),
   lastTriggerAt: Type.Union([Type.Number(), Type.Null()]),
   cooldownUntil: Type.Union([Type.Number(), Type.Null()]),
@@ -174,7 +181,7 @@ export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 export const EventIdParamsSchema = Type.Object(
   { id: Type.String({ pattern: '^[0-9A-Za-z]{26}$', description: 'event id (ULID, 26 characters)' }) },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type EventIdParams = Static<typeof EventIdParamsSchema>;
 
@@ -201,15 +208,21 @@ export const MergedFlamegraphQuerySchema = Type.Object(
     profile: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9_-]+$' })),
     format: Type.Optional(Type.Union(FLAMEGRAPH_FORMATS.map((f) => Type.Literal(f)))),
     limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: MAX_MERGED_EVENTS, description: `events merged at most (newest first), default ${DEFAULT_MERGED_EVENTS}` }),
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_MERGED_EVENTS,
+        description: `events merged at most (newest first), default ${DEFAULT_MERGED_EVENTS}`,
+      })
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type MergedFlamegraphQuery = Static<typeof MergedFlamegraphQuerySchema>;
 
 export const MergeInfoSchema = Type.Object({
-  profile: Type.Union([Type.String(), Type.Null()], { description: 'profile name merged (asked for, else "cpu", else the most common)' }),
+  profile: Type.Union([Type.String(), Type.Null()], {
+    description: 'profile name merged (asked for, else "cpu", else the most common)',
+  }),
   events: Type.Integer({ description: 'flame graphs merged' }),
   matched: Type.Integer({ description: 'matching events with that profile that were looked at' }),
   skipped: Type.Integer({ description: 'flame graphs left out (another unit or sampling period, unreadable)' }),
@@ -221,7 +234,10 @@ export type MergeInfo = Static<typeof MergeInfoSchema>;
 export const MergedFlamegraphSchema = Type.Object({ ...NestedFlamegraphSchema.properties, merge: MergeInfoSchema });
 export type MergedFlamegraph = Static<typeof MergedFlamegraphSchema>;
 
-export const TimeRangeQuerySchema = Type.Object({ from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) }, { additionalProperties: false });
+export const TimeRangeQuerySchema = Type.Object(
+  { from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) },
+  { additionalProperties: false }
+);
 export type TimeRangeQuery = Static<typeof TimeRangeQuerySchema>;
 
 export const HostsResponseSchema = Type.Object({ hosts: Type.Array(Type.String()) });
@@ -248,7 +264,7 @@ export const StreamQuerySchema = Type.Object(
     type: Type.Optional(CsvTypes),
     container: Type.Optional(Type.String({ maxLength: 256 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type StreamQuery = Static<typeof StreamQuerySchema>;
 

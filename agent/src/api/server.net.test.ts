@@ -30,7 +30,17 @@ interface SseMessage {
 }
 
 /** Opens an SSE stream and collects messages and comments. */
-function openStream(port: number, path: string, headers: Record<string, string>): Promise<{ res: http.IncomingMessage; req: http.ClientRequest; messages: SseMessage[]; comments: string[]; next: (pred: (m: SseMessage) => boolean, ms?: number) => Promise<SseMessage> }> {
+function openStream(
+  port: number,
+  path: string,
+  headers: Record<string, string>
+): Promise<{
+  res: http.IncomingMessage;
+  req: http.ClientRequest;
+  messages: SseMessage[];
+  comments: string[];
+  next: (pred: (m: SseMessage) => boolean, ms?: number) => Promise<SseMessage>;
+}> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
       const messages: SseMessage[] = [];
@@ -54,8 +64,7 @@ function openStream(port: number, path: string, headers: Record<string, string>)
             } else if (line.startsWith('data: ')) {
               m.data += line.slice(6);
               isMessage = true;
-            }
-            else if (line.startsWith('id: ')) m.id = line.slice(4);
+            } else if (line.startsWith('id: ')) m.id = line.slice(4);
           }
           if (isMessage) {
             messages.push(m);
@@ -107,7 +116,9 @@ describe('API over sockets', () => {
       assert.match(String(s.res.headers['content-type']), /^text\/event-stream/);
       await until(() => listeners(agent) === before + 1);
       // a typed stream only sees its types
-      const typed = await openStream(port, '/api/v1/events/stream?type=dload', { authorization: `Bearer ${READ_TOKEN}` });
+      const typed = await openStream(port, '/api/v1/events/stream?type=dload', {
+        authorization: `Bearer ${READ_TOKEN}`,
+      });
 
       const r = await fetch(`http://127.0.0.1:${port}/api/v1/captures`, {
         method: 'POST',
@@ -192,8 +203,26 @@ describe('API over sockets', () => {
     const key = join(dir, 'key.pem');
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert],
-      { stdio: 'ignore' },
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' }
     );
     const agent = makeTestAgent({ api: { tls: { cert, key } } });
     const app = await buildServer(agent); // https options read from the config
@@ -218,7 +247,7 @@ describe('API over sockets', () => {
       // plain HTTP to the TLS port does not get an answer from the API
       const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
         (r) => r.status,
-        () => 'failed',
+        () => 'failed'
       );
       assert.notEqual(plain, 200);
       // an untrusted certificate is refused by the client

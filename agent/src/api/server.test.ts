@@ -9,8 +9,25 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { fromPprof } from '../profiles/pprof';
 import { fromFolded } from '../profiles/folded';
 import { buildServer } from './server';
-import { ErrorBodySchema, EventSchema, ListEventsResponseSchema, CountsResponseSchema, NestedFlamegraphSchema, MergedFlamegraphSchema, type AutotracingEvent, type NestedFlamegraph } from './schemas';
-import { ADMIN_TOKEN, READ_TOKEN, addEvent, makeTestAgent, smallProfile, testContainer, type TestAgent } from './testAgent';
+import {
+  ErrorBodySchema,
+  EventSchema,
+  ListEventsResponseSchema,
+  CountsResponseSchema,
+  NestedFlamegraphSchema,
+  MergedFlamegraphSchema,
+  type AutotracingEvent,
+  type NestedFlamegraph,
+} from './schemas';
+import {
+  ADMIN_TOKEN,
+  READ_TOKEN,
+  addEvent,
+  makeTestAgent,
+  smallProfile,
+  testContainer,
+  type TestAgent,
+} from './testAgent';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
 const read = { authorization: `Bearer ${READ_TOKEN}` };
@@ -21,7 +38,8 @@ function json<T = unknown>(r: LightMyRequestResponse): T {
 }
 
 function assertError(r: LightMyRequestResponse, status: number | 'client', code?: string, what = ''): void {
-  if (status === 'client') assert.ok(r.statusCode >= 400 && r.statusCode < 500, `${what}: expected 4xx, got ${r.statusCode} ${r.body}`);
+  if (status === 'client')
+    assert.ok(r.statusCode >= 400 && r.statusCode < 500, `${what}: expected 4xx, got ${r.statusCode} ${r.body}`);
   else assert.equal(r.statusCode, status, `${what}: ${r.body}`);
   assert.match(String(r.headers['content-type']), /^application\/json/, what);
   const body = json(r);
@@ -58,7 +76,9 @@ describe('API over inject', () => {
     for (let i = 0; i < 30; i++) {
       const type = (['cpusys', 'cpuidle', 'dload'] as const)[i % 3];
       const container = i % 3 === 0 ? c1 : i % 5 === 0 ? c2 : null;
-      events.push(addEvent(agent.store, { time: T0 + i * 60_000, type, container, host: i === 29 ? 'node-2' : 'node-1' }));
+      events.push(
+        addEvent(agent.store, { time: T0 + i * 60_000, type, container, host: i === 29 ? 'node-2' : 'node-1' })
+      );
     }
     app = await buildServer(agent, { https: null });
   });
@@ -69,7 +89,7 @@ describe('API over inject', () => {
 
   test('health and metrics are open; readiness follows the agent', async () => {
     assert.equal((await app.inject('/healthz')).statusCode, 200);
-    assert.deepEqual(json((await app.inject('/readyz'))), { status: 'ready' });
+    assert.deepEqual(json(await app.inject('/readyz')), { status: 'ready' });
     agent.setReady(false);
     assertError(await app.inject('/readyz'), 503, 'NOT_READY');
     agent.setReady(true);
@@ -83,17 +103,47 @@ describe('API over inject', () => {
     const none = await app.inject('/api/v1/events');
     assertError(none, 401, 'UNAUTHORIZED');
     assert.match(String(none.headers['www-authenticate']), /^Bearer/);
-    assertError(await app.inject({ url: '/api/v1/events', headers: { authorization: 'Bearer not-a-valid-token-xxxxxxxx' } }), 401, 'UNAUTHORIZED');
-    assertError(await app.inject({ url: '/api/v1/events', headers: { authorization: `Basic ${READ_TOKEN}` } }), 401, 'UNAUTHORIZED');
+    assertError(
+      await app.inject({ url: '/api/v1/events', headers: { authorization: 'Bearer not-a-valid-token-xxxxxxxx' } }),
+      401,
+      'UNAUTHORIZED'
+    );
+    assertError(
+      await app.inject({ url: '/api/v1/events', headers: { authorization: `Basic ${READ_TOKEN}` } }),
+      401,
+      'UNAUTHORIZED'
+    );
     assertError(await app.inject({ url: '/api/v1/events', headers: { authorization: `Bearer ${READ_TOKEN}x` } }), 401);
-    assertError(await app.inject({ url: '/api/v1/events', headers: { authorization: `Bearer ${READ_TOKEN.slice(0, -1)}` } }), 401);
+    assertError(
+      await app.inject({ url: '/api/v1/events', headers: { authorization: `Bearer ${READ_TOKEN.slice(0, -1)}` } }),
+      401
+    );
     assert.equal((await app.inject({ url: '/api/v1/events', headers: read })).statusCode, 200);
     assert.equal((await app.inject({ url: '/api/v1/events', headers: admin })).statusCode, 200);
-    assert.equal((await app.inject({ url: '/api/v1/events', headers: { authorization: `bearer  ${READ_TOKEN}` } })).statusCode, 200);
-    assertError(await app.inject({ method: 'POST', url: '/api/v1/captures', headers: read, payload: { type: 'cpusys' } }), 403, 'FORBIDDEN');
-    assertError(await app.inject({ method: 'PATCH', url: '/api/v1/tracers/cpusys', headers: read, payload: { enabled: false } }), 403, 'FORBIDDEN');
+    assert.equal(
+      (await app.inject({ url: '/api/v1/events', headers: { authorization: `bearer  ${READ_TOKEN}` } })).statusCode,
+      200
+    );
+    assertError(
+      await app.inject({ method: 'POST', url: '/api/v1/captures', headers: read, payload: { type: 'cpusys' } }),
+      403,
+      'FORBIDDEN'
+    );
+    assertError(
+      await app.inject({ method: 'PATCH', url: '/api/v1/tracers/cpusys', headers: read, payload: { enabled: false } }),
+      403,
+      'FORBIDDEN'
+    );
     assertError(await app.inject({ method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys' } }), 401);
-    for (const url of ['/api/v1/info', '/api/v1/tracers', '/api/v1/stats/counts', '/api/v1/hosts', '/api/v1/containers', '/api/v1/openapi.json', `/api/v1/events/${events[0]!.id}`]) {
+    for (const url of [
+      '/api/v1/info',
+      '/api/v1/tracers',
+      '/api/v1/stats/counts',
+      '/api/v1/hosts',
+      '/api/v1/containers',
+      '/api/v1/openapi.json',
+      `/api/v1/events/${events[0]!.id}`,
+    ]) {
       assertError(await app.inject(url), 401, 'UNAUTHORIZED', url);
       assert.equal((await app.inject({ url, headers: read })).statusCode, 200, url);
     }
@@ -105,13 +155,22 @@ describe('API over inject', () => {
   test('a config reload (new tokens, closed health) applies to the next request', async () => {
     const old = agent.config();
     const NEW = 'rotated-token-0123456789abcdef';
-    agent.setConfig({ ...old, api: { ...old.api, openHealth: false, openMetrics: false, tokens: { read: [NEW], admin: [] } } });
+    agent.setConfig({
+      ...old,
+      api: { ...old.api, openHealth: false, openMetrics: false, tokens: { read: [NEW], admin: [] } },
+    });
     try {
       assertError(await app.inject({ url: '/api/v1/events', headers: read }), 401);
-      assert.equal((await app.inject({ url: '/api/v1/events', headers: { authorization: `Bearer ${NEW}` } })).statusCode, 200);
+      assert.equal(
+        (await app.inject({ url: '/api/v1/events', headers: { authorization: `Bearer ${NEW}` } })).statusCode,
+        200
+      );
       assertError(await app.inject('/healthz'), 401);
       assertError(await app.inject('/metrics'), 401);
-      assert.equal((await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${NEW}` } })).statusCode, 200);
+      assert.equal(
+        (await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${NEW}` } })).statusCode,
+        200
+      );
     } finally {
       agent.setConfig(old);
     }
@@ -124,7 +183,10 @@ describe('API over inject', () => {
     assert.ok(Value.Check(ListEventsResponseSchema, page));
     assert.deepEqual(
       page.events.map((e) => e.id),
-      [...events].reverse().slice(0, 5).map((e) => e.id),
+      [...events]
+        .reverse()
+        .slice(0, 5)
+        .map((e) => e.id)
     );
     assert.ok(page.nextCursor);
     const all = async (q: string): Promise<AutotracingEvent[]> => {
@@ -139,25 +201,42 @@ describe('API over inject', () => {
     assert.equal((await all(`container=${c1.id.slice(0, 12)}`)).length, 10);
     assert.equal((await all('host=node-2')).length, 1);
     assert.equal((await all(`from=${T0 + 10 * 60_000}&to=${T0 + 19 * 60_000}`)).length, 10);
-    assert.equal((await all(`from=${new Date(T0 + 10 * 60_000).toISOString()}&to=2024-05-01T12:19:00%2B02:00`)).length, 10);
+    assert.equal(
+      (await all(`from=${new Date(T0 + 10 * 60_000).toISOString()}&to=2024-05-01T12:19:00%2B02:00`)).length,
+      10
+    );
     assert.equal((await all('from=now-1h')).length, 0);
     assert.equal((await all('from=now-100000d&to=now')).length, 30);
     // default page size from the config
-    assert.equal(json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events', headers: read })).events.length, 30);
+    assert.equal(
+      json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events', headers: read })).events.length,
+      30
+    );
     const one = await app.inject({ url: `/api/v1/events/${events[3]!.id}`, headers: read });
     assert.equal(one.statusCode, 200);
     assert.ok(Value.Check(EventSchema, json(one)));
     assert.deepEqual(json(one), events[3]);
-    assert.equal((await app.inject({ url: `/api/v1/events/${events[3]!.id.toLowerCase()}`, headers: read })).statusCode, 200);
+    assert.equal(
+      (await app.inject({ url: `/api/v1/events/${events[3]!.id.toLowerCase()}`, headers: read })).statusCode,
+      200
+    );
   });
 
   test('page size limits come from the live config', async () => {
     const old = agent.config();
     agent.setConfig({ ...old, api: { ...old.api, defaultPageSize: 7, maxPageSize: 10 } });
     try {
-      assert.equal(json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events', headers: read })).events.length, 7);
-      assert.equal(json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events?limit=10', headers: read })).events.length, 10);
-      const cut = json<{ events: unknown[]; nextCursor: string | null }>(await app.inject({ url: '/api/v1/events?limit=11', headers: read }));
+      assert.equal(
+        json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events', headers: read })).events.length,
+        7
+      );
+      assert.equal(
+        json<{ events: unknown[] }>(await app.inject({ url: '/api/v1/events?limit=10', headers: read })).events.length,
+        10
+      );
+      const cut = json<{ events: unknown[]; nextCursor: string | null }>(
+        await app.inject({ url: '/api/v1/events?limit=11', headers: read })
+      );
       assert.equal(cut.events.length, 10, 'cut to api.maxPageSize');
       assert.ok(cut.nextCursor);
     } finally {
@@ -175,7 +254,10 @@ describe('API over inject', () => {
       let cursor: string | null = null;
       let n = 0;
       do {
-        const r: LightMyRequestResponse = await s.inject({ url: `/api/v1/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`, headers: read });
+        const r: LightMyRequestResponse = await s.inject({
+          url: `/api/v1/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+          headers: read,
+        });
         assert.equal(r.statusCode, 200, r.body);
         const page = json<{ events: AutotracingEvent[]; nextCursor: string | null }>(r);
         seen.push(...page.events.map((e) => e.id));
@@ -189,7 +271,10 @@ describe('API over inject', () => {
       for (const id of initial) assert.ok(seen.includes(id), `event ${id} present at the start was not skipped`);
       // and the walk is in order
       const byId = new Map<string, AutotracingEvent>();
-      for (const e of json<{ events: AutotracingEvent[] }>(await s.inject({ url: '/api/v1/events?limit=1000', headers: read })).events) byId.set(e.id, e);
+      for (const e of json<{ events: AutotracingEvent[] }>(
+        await s.inject({ url: '/api/v1/events?limit=1000', headers: read })
+      ).events)
+        byId.set(e.id, e);
       for (let i = 1; i < seen.length; i++) {
         const p = byId.get(seen[i - 1]!)!;
         const q = byId.get(seen[i]!)!;
@@ -231,13 +316,18 @@ describe('API over inject', () => {
     const raw = pp.rawPayload;
     assert.deepEqual([raw[0], raw[1]], [0x1f, 0x8b], 'gzip');
     const decoded = PprofProfile.decode(gunzipSync(raw));
-    assert.equal(decoded.sample.reduce((a, s) => a + Number(s.value[0]), 0), expected.total);
+    assert.equal(
+      decoded.sample.reduce((a, s) => a + Number(s.value[0]), 0),
+      expected.total
+    );
     assert.equal(fromPprof(raw).total, expected.total);
     // svg
     const sv = await app.inject({ url: `/api/v1/events/${e.id}/flamegraph?format=svg`, headers: read });
     assert.match(String(sv.headers['content-type']), /^image\/svg\+xml/);
     const problems: string[] = [];
-    const doc = new DOMParser({ onError: (level: string, msg: string) => void problems.push(`${level}: ${msg}`) }).parseFromString(sv.body, 'image/svg+xml') as unknown as {
+    const doc = new DOMParser({
+      onError: (level: string, msg: string) => void problems.push(`${level}: ${msg}`),
+    }).parseFromString(sv.body, 'image/svg+xml') as unknown as {
       getElementById(id: string): { textContent: string | null } | null;
     };
     assert.deepEqual(problems, []);
@@ -250,7 +340,10 @@ describe('API over inject', () => {
   });
 
   test('flame graph: profile choice, unknown profile, event without profiles', async () => {
-    const e = addEvent(agent.store, { time: T0 - 3_600_000, profiles: { offcpu: smallProfile(2, { unit: 'nanoseconds' }), cpu: smallProfile(1) } });
+    const e = addEvent(agent.store, {
+      time: T0 - 3_600_000,
+      profiles: { offcpu: smallProfile(2, { unit: 'nanoseconds' }), cpu: smallProfile(1) },
+    });
     const first = json<NestedFlamegraph>(await app.inject({ url: `/api/v1/events/${e.id}/flamegraph`, headers: read }));
     assert.equal(first.name, 'offcpu', 'the first flame graph listed in data.flamegraphs');
     assert.equal(first.unit, 'nanoseconds');
@@ -260,10 +353,22 @@ describe('API over inject', () => {
     const missing = await app.inject({ url: `/api/v1/events/${e.id}/flamegraph?profile=alloc`, headers: read });
     assertError(missing, 404, 'NOT_FOUND');
     assert.match(json<{ error: { message: string } }>(missing).error.message, /offcpu/);
-    const bare = agent.store.insertEvent({ type: 'dload', host: 'node-1', time: T0 - 7_200_000, container: null, trigger: events[0]!.trigger, summary: 's', data: {} });
+    const bare = agent.store.insertEvent({
+      type: 'dload',
+      host: 'node-1',
+      time: T0 - 7_200_000,
+      container: null,
+      trigger: events[0]!.trigger,
+      summary: 's',
+      data: {},
+    });
     assertError(await app.inject({ url: `/api/v1/events/${bare.id}/flamegraph`, headers: read }), 404, 'NOT_FOUND');
     agent.store.completeEvent(bare.id, { status: 'failed', error: 'no stacks' });
-    assertError(await app.inject({ url: `/api/v1/events/${bare.id}/flamegraph?format=svg`, headers: read }), 404, 'NOT_FOUND');
+    assertError(
+      await app.inject({ url: `/api/v1/events/${bare.id}/flamegraph?format=svg`, headers: read }),
+      404,
+      'NOT_FOUND'
+    );
   });
 
   test('merged flame graph over a range: totals add up, capped, headers say so', async () => {
@@ -280,8 +385,17 @@ describe('API over inject', () => {
     const capped = await app.inject({ url: `/api/v1/flamegraph?${q}&limit=4`, headers: read });
     assert.equal(capped.headers['x-autotracing-merged-events'], '4');
     assert.equal(capped.headers['x-autotracing-truncated'], 'true');
-    assert.deepEqual(json<{ merge: { eventIds: string[] } }>(capped).merge.eventIds, [...events].reverse().slice(0, 4).map((e) => e.id));
-    const folded = await app.inject({ url: `/api/v1/flamegraph?${q}&container=${c1.name}&format=folded`, headers: read });
+    assert.deepEqual(
+      json<{ merge: { eventIds: string[] } }>(capped).merge.eventIds,
+      [...events]
+        .reverse()
+        .slice(0, 4)
+        .map((e) => e.id)
+    );
+    const folded = await app.inject({
+      url: `/api/v1/flamegraph?${q}&container=${c1.name}&format=folded`,
+      headers: read,
+    });
     assert.equal(fromFolded(folded.body).total, 10 * 10);
     const svg = await app.inject({ url: `/api/v1/flamegraph?${q}&format=svg`, headers: read });
     assert.equal(svg.statusCode, 200);
@@ -298,79 +412,162 @@ describe('API over inject', () => {
     const to = T0 + 29 * 60_000 + 59_999;
     const r = await app.inject({ url: `/api/v1/stats/counts?from=${from}&to=${to}&step=10m`, headers: read });
     assert.equal(r.statusCode, 200, r.body);
-    const c = json<{ host: string; stepMs: number; buckets: number[]; series: { labels: Record<string, string>; values: number[] }[] }>(r);
+    const c = json<{
+      host: string;
+      stepMs: number;
+      buckets: number[];
+      series: { labels: Record<string, string>; values: number[] }[];
+    }>(r);
     assert.ok(Value.Check(CountsResponseSchema, c));
     assert.equal(c.stepMs, 600_000);
     assert.equal(c.buckets.length, 3);
-    const rows = json<{ events: AutotracingEvent[] }>(await app.inject({ url: `/api/v1/events?from=${from}&to=${to}&limit=1000`, headers: read })).events;
+    const rows = json<{ events: AutotracingEvent[] }>(
+      await app.inject({ url: `/api/v1/events?from=${from}&to=${to}&limit=1000`, headers: read })
+    ).events;
     for (const s of c.series) {
       assert.equal(s.labels.host, 'node-1');
       for (let b = 0; b < c.buckets.length; b++) {
-        const n: number = rows.filter((e) => e.type === s.labels.type && e.time >= c.buckets[b]! && e.time < c.buckets[b]! + c.stepMs).length;
+        const n: number = rows.filter(
+          (e) => e.type === s.labels.type && e.time >= c.buckets[b]! && e.time < c.buckets[b]! + c.stepMs
+        ).length;
         assert.equal(s.values[b], n, `${s.labels.type} bucket ${b}`);
       }
     }
-    assert.equal(c.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0), rows.length);
-    const byC = json<{ series: { labels: Record<string, string>; values: number[] }[] }>(
-      await app.inject({ url: `/api/v1/stats/counts?from=${from}&to=${to}&step=30m&by=container`, headers: read }),
+    assert.equal(
+      c.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0),
+      rows.length
     );
-    const sum = (labels: Record<string, string>) => byC.series.find((s) => s.labels.container === labels.container)!.values.reduce((a, b) => a + b, 0);
+    const byC = json<{ series: { labels: Record<string, string>; values: number[] }[] }>(
+      await app.inject({ url: `/api/v1/stats/counts?from=${from}&to=${to}&step=30m&by=container`, headers: read })
+    );
+    const sum = (labels: Record<string, string>) =>
+      byC.series.find((s) => s.labels.container === labels.container)!.values.reduce((a, b) => a + b, 0);
     assert.equal(sum({ container: c1.id }), 10);
     assert.equal(sum({ container: c2.id }), rows.filter((e) => e.container?.id === c2.id).length);
     assert.equal(sum({ container: 'host' }), rows.filter((e) => e.container === null).length);
     assert.equal(byC.series.find((s) => s.labels.container === c1.id)!.labels.container_name, 'app-1');
     // defaults: the last hour, an automatic step
-    const d = json<{ from: number; to: number; stepMs: number; buckets: number[] }>(await app.inject({ url: '/api/v1/stats/counts', headers: read }));
+    const d = json<{ from: number; to: number; stepMs: number; buckets: number[] }>(
+      await app.inject({ url: '/api/v1/stats/counts', headers: read })
+    );
     assert.ok(Math.abs(d.to - Date.now()) < 60_000 && d.to - d.from === 3_600_000);
     assert.ok(d.buckets.length <= 301);
   });
 
   test('hosts and containers for template variables', async () => {
     assert.deepEqual(json(await app.inject({ url: '/api/v1/hosts', headers: read })), { hosts: ['node-1', 'node-2'] });
-    const cs = json<{ containers: { id: string; name: string; events: number }[] }>(await app.inject({ url: '/api/v1/containers', headers: read })).containers;
+    const cs = json<{ containers: { id: string; name: string; events: number }[] }>(
+      await app.inject({ url: '/api/v1/containers', headers: read })
+    ).containers;
     assert.deepEqual(cs.map((c) => c.name).sort(), ['app-1', 'app-2']);
     assert.equal(cs.find((c) => c.name === 'app-1')!.events, 10);
   });
 
   test('manual captures: 202, refusals with their status and the error shape', async () => {
-    const r = await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'cpusys', durationMs: 1000 } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/captures',
+      headers: admin,
+      payload: { type: 'cpusys', durationMs: 1000 },
+    });
     assert.equal(r.statusCode, 202, r.body);
     const acc = json<{ id: string; status: string }>(r);
     assert.equal(acc.status, 'capturing');
     assert.equal(r.headers.location, `/api/v1/events/${acc.id}`);
-    assert.equal(json<AutotracingEvent>(await app.inject({ url: `/api/v1/events/${acc.id}`, headers: read })).status, 'capturing');
-    assertError(await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'dload' } }), 501, 'NOT_IMPLEMENTED');
-    assertError(await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'cpuidle', container: 'nope-nope' } }), 404, 'NOT_FOUND');
+    assert.equal(
+      json<AutotracingEvent>(await app.inject({ url: `/api/v1/events/${acc.id}`, headers: read })).status,
+      'capturing'
+    );
+    assertError(
+      await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'dload' } }),
+      501,
+      'NOT_IMPLEMENTED'
+    );
+    assertError(
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/captures',
+        headers: admin,
+        payload: { type: 'cpuidle', container: 'nope-nope' },
+      }),
+      404,
+      'NOT_FOUND'
+    );
     await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'cpusys' } });
-    const busy = await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'cpusys' } });
+    const busy = await app.inject({
+      method: 'POST',
+      url: '/api/v1/captures',
+      headers: admin,
+      payload: { type: 'cpusys' },
+    });
     assertError(busy, 429, 'BUSY');
     assert.ok(Number(busy.headers['retry-after']) >= 1);
     await new Promise((res) => setTimeout(res, agent.captureMs + 50));
     const done = json<AutotracingEvent>(await app.inject({ url: `/api/v1/events/${acc.id}`, headers: read }));
     assert.equal(done.status, 'complete');
-    assert.equal(json<NestedFlamegraph>(await app.inject({ url: `/api/v1/events/${acc.id}/flamegraph`, headers: read })).total, 30);
+    assert.equal(
+      json<NestedFlamegraph>(await app.inject({ url: `/api/v1/events/${acc.id}/flamegraph`, headers: read })).total,
+      30
+    );
   });
 
   test('tracers: list, patch with the config rules, bad patches are 400', async () => {
-    const t = json<{ tracers: { type: string; enabled: boolean }[] }>(await app.inject({ url: '/api/v1/tracers', headers: read }));
+    const t = json<{ tracers: { type: string; enabled: boolean }[] }>(
+      await app.inject({ url: '/api/v1/tracers', headers: read })
+    );
     assert.deepEqual(
       t.tracers.map((x) => x.type),
-      ['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing'],
+      ['cpusys', 'cpuidle', 'dload', 'memburst', 'iotracing']
     );
-    const p = await app.inject({ method: 'PATCH', url: '/api/v1/tracers/cpuidle', headers: admin, payload: { enabled: false, userThreshold: 80 } });
+    const p = await app.inject({
+      method: 'PATCH',
+      url: '/api/v1/tracers/cpuidle',
+      headers: admin,
+      payload: { enabled: false, userThreshold: 80 },
+    });
     assert.equal(p.statusCode, 200, p.body);
     assert.equal(json<{ enabled: boolean; config: { userThreshold: number } }>(p).config.userThreshold, 80);
-    assertError(await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'cpuidle' } }), 409, 'DISABLED');
-    const bad = await app.inject({ method: 'PATCH', url: '/api/v1/tracers/cpuidle', headers: admin, payload: { userThreshold: 'lots', bogus: 1 } });
+    assertError(
+      await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: { type: 'cpuidle' } }),
+      409,
+      'DISABLED'
+    );
+    const bad = await app.inject({
+      method: 'PATCH',
+      url: '/api/v1/tracers/cpuidle',
+      headers: admin,
+      payload: { userThreshold: 'lots', bogus: 1 },
+    });
     assertError(bad, 400, 'BAD_REQUEST');
     assert.match(json<{ error: { message: string } }>(bad).error.message, /tracers\.cpuidle\.userThreshold/);
-    assert.equal((await app.inject({ method: 'PATCH', url: '/api/v1/tracers/cpuidle', headers: admin, payload: { enabled: true } })).statusCode, 200);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'PATCH',
+          url: '/api/v1/tracers/cpuidle',
+          headers: admin,
+          payload: { enabled: true },
+        })
+      ).statusCode,
+      200
+    );
   });
 
   test('every kind of bad input is a 4xx with the error shape, never a 5xx', async () => {
     const id = events[0]!.id;
-    const cursor = json<{ nextCursor: string }>(await app.inject({ url: '/api/v1/events?limit=1', headers: read })).nextCursor;
-    const cases: [string, { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: string | object; headers?: Record<string, string> }, string?][] = [
+    const cursor = json<{ nextCursor: string }>(
+      await app.inject({ url: '/api/v1/events?limit=1', headers: read })
+    ).nextCursor;
+    const cases: [
+      string,
+      {
+        method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+        url: string;
+        payload?: string | object;
+        headers?: Record<string, string>;
+      },
+      string?,
+    ][] = [
       ['unknown query parameter', { url: '/api/v1/events?bogus=1' }, 'BAD_REQUEST'],
       ['unknown type', { url: '/api/v1/events?type=cpusys,nosuch' }, 'BAD_REQUEST'],
       ['limit not a number', { url: '/api/v1/events?limit=abc' }, 'BAD_REQUEST'],
@@ -390,11 +587,23 @@ describe('API over inject', () => {
       ['forged cursor', { url: `/api/v1/events?cursor=${Buffer.from('v1:1:x').toString('base64url')}` }, 'BAD_CURSOR'],
       ['tampered cursor', { url: `/api/v1/events?cursor=${cursor.slice(0, -2)}AA` }, 'BAD_CURSOR'],
       ['SQL in type', { url: `/api/v1/events?type=${encodeURIComponent("cpusys' OR '1'='1")}` }, 'BAD_REQUEST'],
-      ['SQL in container', { url: `/api/v1/events?container=${encodeURIComponent("x'; DROP TABLE events;--")}` }, 'BAD_REQUEST'],
+      [
+        'SQL in container',
+        { url: `/api/v1/events?container=${encodeURIComponent("x'; DROP TABLE events;--")}` },
+        'BAD_REQUEST',
+      ],
       ['SQL in host', { url: `/api/v1/events?host=${encodeURIComponent('a" OR 1=1 --')}` }, 'BAD_REQUEST'],
-      ['SQL in cursor', { url: `/api/v1/events?cursor=${encodeURIComponent("1' UNION SELECT * FROM events--")}` }, 'BAD_CURSOR'],
+      [
+        'SQL in cursor',
+        { url: `/api/v1/events?cursor=${encodeURIComponent("1' UNION SELECT * FROM events--")}` },
+        'BAD_CURSOR',
+      ],
       ['SQL in id', { url: `/api/v1/events/${encodeURIComponent("1' OR '1'='1")}` }, 'BAD_REQUEST'],
-      ['SQL in profile', { url: `/api/v1/events/${id}/flamegraph?profile=${encodeURIComponent("cpu' --")}` }, 'BAD_REQUEST'],
+      [
+        'SQL in profile',
+        { url: `/api/v1/events/${id}/flamegraph?profile=${encodeURIComponent("cpu' --")}` },
+        'BAD_REQUEST',
+      ],
       ['too long container', { url: `/api/v1/events?container=${'a'.repeat(300)}` }, 'BAD_REQUEST'],
       ['unknown event', { url: '/api/v1/events/01HZZZZZZZZZZZZZZZZZZZZZZZ' }, 'NOT_FOUND'],
       ['unknown event flamegraph', { url: '/api/v1/events/01HZZZZZZZZZZZZZZZZZZZZZZZ/flamegraph' }, 'NOT_FOUND'],
@@ -411,32 +620,127 @@ describe('API over inject', () => {
       ['counts: from > to', { url: '/api/v1/stats/counts?from=now&to=now-1d' }, 'BAD_RANGE'],
       ['stream: unknown type', { url: '/api/v1/events/stream?type=zzz' }, 'BAD_REQUEST'],
       ['containers: bad time', { url: '/api/v1/containers?from=x' }, 'BAD_REQUEST'],
-      ['capture: malformed JSON', { method: 'POST', url: '/api/v1/captures', payload: '{"type": "cpusys",', headers: { 'content-type': 'application/json' } }, 'BAD_JSON'],
-      ['capture: empty JSON body', { method: 'POST', url: '/api/v1/captures', payload: '', headers: { 'content-type': 'application/json' } }],
-      ['capture: JSON array', { method: 'POST', url: '/api/v1/captures', payload: '[]', headers: { 'content-type': 'application/json' } }, 'BAD_REQUEST'],
-      ['capture: wrong content type', { method: 'POST', url: '/api/v1/captures', payload: 'type=cpusys', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['capture: text/plain', { method: 'POST', url: '/api/v1/captures', payload: '{"type":"cpusys"}', headers: { 'content-type': 'text/plain' } }, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['capture: no content type', { method: 'POST', url: '/api/v1/captures', payload: '{"type":"cpusys"}', headers: { 'content-type': '' } }],
-      ['capture: body too large', { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', pad: 'x'.repeat(100_000) } }, 'PAYLOAD_TOO_LARGE'],
-      ['capture: unknown type', { method: 'POST', url: '/api/v1/captures', payload: { type: 'nosuch' } }, 'BAD_REQUEST'],
-      ['capture: unknown field', { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', sneaky: true } }, 'BAD_REQUEST'],
-      ['capture: duration too long', { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', durationMs: 10_000_000 } }, 'BAD_REQUEST'],
-      ['capture: duration a string', { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', durationMs: 'ten' } }, 'BAD_REQUEST'],
-      ['capture: SQL container', { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', container: "' OR 1=1" } }, 'BAD_REQUEST'],
-      ['capture: prototype pollution', { method: 'POST', url: '/api/v1/captures', payload: '{"type":"cpusys","__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } }],
-      ['patch: unknown tracer', { method: 'PATCH', url: '/api/v1/tracers/nosuch', payload: { enabled: true } }, 'BAD_REQUEST'],
-      ['patch: not an object', { method: 'PATCH', url: '/api/v1/tracers/cpusys', payload: '"on"', headers: { 'content-type': 'application/json' } }, 'BAD_REQUEST'],
-      ['patch: bad value', { method: 'PATCH', url: '/api/v1/tracers/cpusys', payload: { sysThreshold: 1000 } }, 'BAD_REQUEST'],
+      [
+        'capture: malformed JSON',
+        {
+          method: 'POST',
+          url: '/api/v1/captures',
+          payload: '{"type": "cpusys",',
+          headers: { 'content-type': 'application/json' },
+        },
+        'BAD_JSON',
+      ],
+      [
+        'capture: empty JSON body',
+        { method: 'POST', url: '/api/v1/captures', payload: '', headers: { 'content-type': 'application/json' } },
+      ],
+      [
+        'capture: JSON array',
+        { method: 'POST', url: '/api/v1/captures', payload: '[]', headers: { 'content-type': 'application/json' } },
+        'BAD_REQUEST',
+      ],
+      [
+        'capture: wrong content type',
+        {
+          method: 'POST',
+          url: '/api/v1/captures',
+          payload: 'type=cpusys',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'capture: text/plain',
+        {
+          method: 'POST',
+          url: '/api/v1/captures',
+          payload: '{"type":"cpusys"}',
+          headers: { 'content-type': 'text/plain' },
+        },
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'capture: no content type',
+        { method: 'POST', url: '/api/v1/captures', payload: '{"type":"cpusys"}', headers: { 'content-type': '' } },
+      ],
+      [
+        'capture: body too large',
+        { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', pad: 'x'.repeat(100_000) } },
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'capture: unknown type',
+        { method: 'POST', url: '/api/v1/captures', payload: { type: 'nosuch' } },
+        'BAD_REQUEST',
+      ],
+      [
+        'capture: unknown field',
+        { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', sneaky: true } },
+        'BAD_REQUEST',
+      ],
+      [
+        'capture: duration too long',
+        { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', durationMs: 10_000_000 } },
+        'BAD_REQUEST',
+      ],
+      [
+        'capture: duration a string',
+        { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', durationMs: 'ten' } },
+        'BAD_REQUEST',
+      ],
+      [
+        'capture: SQL container',
+        { method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys', container: "' OR 1=1" } },
+        'BAD_REQUEST',
+      ],
+      [
+        'capture: prototype pollution',
+        {
+          method: 'POST',
+          url: '/api/v1/captures',
+          payload: '{"type":"cpusys","__proto__":{"x":1}}',
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+      [
+        'patch: unknown tracer',
+        { method: 'PATCH', url: '/api/v1/tracers/nosuch', payload: { enabled: true } },
+        'BAD_REQUEST',
+      ],
+      [
+        'patch: not an object',
+        {
+          method: 'PATCH',
+          url: '/api/v1/tracers/cpusys',
+          payload: '"on"',
+          headers: { 'content-type': 'application/json' },
+        },
+        'BAD_REQUEST',
+      ],
+      [
+        'patch: bad value',
+        { method: 'PATCH', url: '/api/v1/tracers/cpusys', payload: { sysThreshold: 1000 } },
+        'BAD_REQUEST',
+      ],
       ['patch: unknown key', { method: 'PATCH', url: '/api/v1/tracers/cpusys', payload: { nosuch: 1 } }, 'BAD_REQUEST'],
     ];
     for (const [what, req, code] of cases) {
-      const r = await app.inject({ method: req.method ?? 'GET', url: req.url, payload: req.payload, headers: { ...admin, ...req.headers } });
+      const r = await app.inject({
+        method: req.method ?? 'GET',
+        url: req.url,
+        payload: req.payload,
+        headers: { ...admin, ...req.headers },
+      });
       assertError(r, 'client', code, what);
     }
     // the messages name what is wrong
-    const unknownParam = json<{ error: { message: string } }>(await app.inject({ url: '/api/v1/events?bogus=1', headers: read }));
+    const unknownParam = json<{ error: { message: string } }>(
+      await app.inject({ url: '/api/v1/events?bogus=1', headers: read })
+    );
     assert.match(unknownParam.error.message, /bogus/);
-    const fmt = json<{ error: { message: string } }>(await app.inject({ url: `/api/v1/events/${id}/flamegraph?format=png`, headers: read }));
+    const fmt = json<{ error: { message: string } }>(
+      await app.inject({ url: `/api/v1/events/${id}/flamegraph?format=png`, headers: read })
+    );
     assert.match(fmt.error.message, /nested, folded, pprof, svg/);
   });
 
@@ -445,7 +749,11 @@ describe('API over inject', () => {
     agent.setConfig({ ...old, api: { ...old.api, bodyLimit: 1024 } });
     try {
       const big = { type: 'dload', container: 'a'.repeat(200), pad: 'x'.repeat(2000) };
-      assertError(await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: big }), 413, 'PAYLOAD_TOO_LARGE');
+      assertError(
+        await app.inject({ method: 'POST', url: '/api/v1/captures', headers: admin, payload: big }),
+        413,
+        'PAYLOAD_TOO_LARGE'
+      );
       // without a content-length (chunked), the stream is cut at the limit too
       const { Readable } = await import('node:stream');
       const r = await app.inject({
@@ -482,7 +790,10 @@ describe('API over inject', () => {
     const s = await buildServer(a, { https: null });
     try {
       assert.equal((await s.inject('/api/v1/events')).statusCode, 200);
-      assert.equal((await s.inject({ method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys' } })).statusCode, 202);
+      assert.equal(
+        (await s.inject({ method: 'POST', url: '/api/v1/captures', payload: { type: 'cpusys' } })).statusCode,
+        202
+      );
     } finally {
       await s.close();
       a.close();
@@ -493,16 +804,23 @@ describe('API over inject', () => {
     const a = makeTestAgent({ api: { rateLimit: { max: 5, window: 60_000 } } });
     const s = await buildServer(a, { https: null });
     try {
-      for (let i = 0; i < 5; i++) assert.equal((await s.inject({ url: '/api/v1/hosts', headers: read })).statusCode, 200);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await s.inject({ url: '/api/v1/hosts', headers: read })).statusCode, 200);
       const r = await s.inject({ url: '/api/v1/hosts', headers: read });
       assertError(r, 429, 'RATE_LIMITED');
       assert.ok(Number(r.headers['retry-after']) > 0);
       // bad tokens are limited too (no brute force)
-      assertError(await s.inject({ url: '/api/v1/hosts', headers: { authorization: 'Bearer guess-guess-guess-guess' } }), 429);
+      assertError(
+        await s.inject({ url: '/api/v1/hosts', headers: { authorization: 'Bearer guess-guess-guess-guess' } }),
+        429
+      );
       assert.equal((await s.inject('/healthz')).statusCode, 200);
       assert.equal((await s.inject('/readyz')).statusCode, 200);
       // another client has its own budget
-      assert.equal((await s.inject({ url: '/api/v1/hosts', headers: read, remoteAddress: '10.0.0.9' })).statusCode, 200);
+      assert.equal(
+        (await s.inject({ url: '/api/v1/hosts', headers: read, remoteAddress: '10.0.0.9' })).statusCode,
+        200
+      );
       const c = a.config();
       a.setConfig({ ...c, api: { ...c.api, rateLimit: { max: 0, window: 60_000 } } });
       assert.equal((await s.inject({ url: '/api/v1/hosts', headers: read })).statusCode, 200);
@@ -539,7 +857,15 @@ describe('API over inject', () => {
     const documented = Object.entries(doc.paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`));
     assert.deepEqual(documented.sort(), expected.map(([m, p]) => `${m} ${p}`).sort(), 'and nothing else');
     const ev = doc.paths['/api/v1/events']!.get as { parameters: { name: string }[] };
-    assert.deepEqual(ev.parameters.map((x) => x.name).sort(), ['container', 'cursor', 'from', 'host', 'limit', 'to', 'type']);
+    assert.deepEqual(ev.parameters.map((x) => x.name).sort(), [
+      'container',
+      'cursor',
+      'from',
+      'host',
+      'limit',
+      'to',
+      'type',
+    ]);
   });
 
   test('tokens never reach the log', async () => {
@@ -548,6 +874,7 @@ describe('API over inject', () => {
     await app.inject({ url: '/api/v1/info', headers: { authorization: 'Bearer wrong-token-0123456789abcdef' } });
     const text = agent.logText();
     assert.ok(text.length > 0, 'something was logged');
-    for (const t of [READ_TOKEN, ADMIN_TOKEN, 'wrong-token-0123456789abcdef']) assert.ok(!text.includes(t), 'token in the log');
+    for (const t of [READ_TOKEN, ADMIN_TOKEN, 'wrong-token-0123456789abcdef'])
+      assert.ok(!text.includes(t), 'token in the log');
   });
 });

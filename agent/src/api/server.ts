@@ -19,7 +19,14 @@ import type { AgentFacade } from '../daemon/facade';
 import { TRACER_TYPES } from '../events/event';
 import { authorize, type Access } from './auth';
 import { ApiError, badRequest, notFound, toHttpFailure } from './errors';
-import { chooseEventProfile, eventTitle, loadProfile, mergeProfiles, render, type FlamegraphFormat } from './flamegraph';
+import {
+  chooseEventProfile,
+  eventTitle,
+  loadProfile,
+  mergeProfiles,
+  render,
+  type FlamegraphFormat,
+} from './flamegraph';
 import {
   CaptureAcceptedSchema,
   CaptureRequestSchema,
@@ -112,7 +119,8 @@ function splitTypes(v: string | undefined): string[] | undefined {
   if (v === undefined) return undefined;
   const types = [...new Set(v.split(','))];
   for (const t of types) {
-    if (!(TRACER_TYPES as readonly string[]).includes(t)) throw badRequest(`type: unknown event type "${t}" (known: ${TRACER_TYPES.join(', ')})`);
+    if (!(TRACER_TYPES as readonly string[]).includes(t))
+      throw badRequest(`type: unknown event type "${t}" (known: ${TRACER_TYPES.join(', ')})`);
   }
   return types;
 }
@@ -130,17 +138,21 @@ const CHOICES: Record<string, readonly string[]> = {
   by: ['type', 'container'],
 };
 export function validationMessage(context: string, errors: readonly AjvError[]): string {
-  const e = errors.find((x) => x.keyword === 'additionalProperties') ?? errors.find((x) => x.keyword === 'anyOf') ?? errors[0];
+  const e =
+    errors.find((x) => x.keyword === 'additionalProperties') ?? errors.find((x) => x.keyword === 'anyOf') ?? errors[0];
   if (!e) return `invalid ${context}`;
   const where = context === 'body' ? 'body' : context === 'querystring' ? 'query' : context;
   const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   if (e.keyword === 'additionalProperties') {
     const extra = String(e.params.additionalProperty);
-    return context === 'querystring' ? `unknown query parameter "${extra.slice(0, 64)}"` : `${where}: unknown field "${extra.slice(0, 64)}"`;
+    return context === 'querystring'
+      ? `unknown query parameter "${extra.slice(0, 64)}"`
+      : `${where}: unknown field "${extra.slice(0, 64)}"`;
   }
   const name = field || where;
   const last = field.split('.').pop() ?? '';
-  if ((e.keyword === 'anyOf' || e.keyword === 'const') && CHOICES[last]) return `${name}: must be one of ${CHOICES[last]!.join(', ')}`;
+  if ((e.keyword === 'anyOf' || e.keyword === 'const') && CHOICES[last])
+    return `${name}: must be one of ${CHOICES[last]!.join(', ')}`;
   if (e.keyword === 'required') return `${where}: missing "${String(e.params.missingProperty)}"`;
   return `${name} ${e.message ?? 'is invalid'}`;
 }
@@ -155,7 +167,8 @@ class LimitStream extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.receivedEncodedLength += chunk.length;
-    if (this.receivedEncodedLength > this.limit) cb(new ApiError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${this.limit} bytes`));
+    if (this.receivedEncodedLength > this.limit)
+      cb(new ApiError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${this.limit} bytes`));
     else cb(null, chunk);
   }
 }
@@ -167,9 +180,13 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 // ---------------------------------------------------------------------------------------------
 // metrics of the API itself
 
-function apiMetrics(registry: Registry): { requests: Counter<'method' | 'route' | 'status'>; duration: Histogram<'route'> } {
+function apiMetrics(registry: Registry): {
+  requests: Counter<'method' | 'route' | 'status'>;
+  duration: Histogram<'route'>;
+} {
   const requests =
-    (registry.getSingleMetric('autotracing_api_requests_total') as Counter<'method' | 'route' | 'status'> | undefined) ??
+    (registry.getSingleMetric('autotracing_api_requests_total') as
+      Counter<'method' | 'route' | 'status'> | undefined) ??
     new Counter({
       name: 'autotracing_api_requests_total',
       help: 'HTTP API requests by method, route pattern and status code',
@@ -215,7 +232,9 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
         : [400, 'BAD_REQUEST', 'malformed HTTP request'];
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    );
   }
   socket.destroy();
 }
@@ -226,7 +245,12 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
   const maxStreams = opts.maxStreams ?? 64;
   const log = agent.log.child(
     { component: 'api' },
-    { redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]' } },
+    {
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization', 'token'],
+        censor: '[redacted]',
+      },
+    }
   );
   const common = {
     loggerInstance: log,
@@ -236,9 +260,13 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
     // requests still arriving while the daemon closes the server are served (with our error shapes)
     return503OnClosing: false,
     clientErrorHandler,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' as const, useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array' as const, useDefaults: true, allErrors: false },
+    },
   };
-  const base = tls ? fastify({ ...common, https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } }) : fastify(common);
+  const base = tls
+    ? fastify({ ...common, https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } })
+    : fastify(common);
   const app = (base as unknown as FastifyInstance).withTypeProvider<TypeBoxTypeProvider>();
   const streams = new StreamRegistry();
   const metrics = apiMetrics(agent.metrics);
@@ -253,9 +281,14 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       info: {
         title: 'AutoTracing agent API',
         version: '1',
-        description: 'Captures (events) with their evidence and flame graphs, trigger counts, tracer settings. See docs/api.md.',
+        description:
+          'Captures (events) with their evidence and flame graphs, trigger counts, tracer settings. See docs/api.md.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'read or admin token (api.tokens)' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'read or admin token (api.tokens)' },
+        },
+      },
       security: [{ bearer: [] }],
       tags: [
         { name: 'health', description: 'liveness, readiness, Prometheus metrics' },
@@ -277,12 +310,24 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
     if (access !== 'health') {
       const r = await limiter(req);
       if (!r.isAllowed && r.isExceeded) {
-        reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', 0).header('x-ratelimit-reset', r.ttlInSeconds);
-        throw new ApiError(429, 'RATE_LIMITED', `rate limit exceeded: ${r.max} requests per ${Math.round(r.timeWindow / 1000)}s; retry in ${r.ttlInSeconds}s`, {
-          'retry-after': String(r.ttlInSeconds),
-        });
+        reply
+          .header('x-ratelimit-limit', r.max)
+          .header('x-ratelimit-remaining', 0)
+          .header('x-ratelimit-reset', r.ttlInSeconds);
+        throw new ApiError(
+          429,
+          'RATE_LIMITED',
+          `rate limit exceeded: ${r.max} requests per ${Math.round(r.timeWindow / 1000)}s; retry in ${r.ttlInSeconds}s`,
+          {
+            'retry-after': String(r.ttlInSeconds),
+          }
+        );
       }
-      if (!r.isAllowed) reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', r.remaining).header('x-ratelimit-reset', r.ttlInSeconds);
+      if (!r.isAllowed)
+        reply
+          .header('x-ratelimit-limit', r.max)
+          .header('x-ratelimit-remaining', r.remaining)
+          .header('x-ratelimit-reset', r.ttlInSeconds);
     }
     authorize(api(), access, req.headers.authorization);
   });
@@ -290,7 +335,8 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
   app.addHook('preParsing', async (req, _reply, payload) => {
     if (!hasBody(req.headers)) return payload;
     const limit = api().bodyLimit;
-    if (Number(req.headers['content-length'] ?? 0) > limit) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`);
+    if (Number(req.headers['content-length'] ?? 0) > limit)
+      throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`);
     const limited = new LimitStream(limit);
     payload.on('error', (e) => limited.destroy(e));
     return payload.pipe(limited);
@@ -306,7 +352,10 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     metrics.duration.observe({ route }, reply.elapsedTime / 1000);
-    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log.debug(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request'
+    );
   });
 
   app.addHook('preClose', async () => {
@@ -316,7 +365,17 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
   app.setErrorHandler(async (err, req, reply) => {
     const errObj = err as { validation?: AjvError[]; validationContext?: string };
     const f = Array.isArray(errObj.validation)
-      ? { status: 400, body: { error: { code: 'BAD_REQUEST', message: validationMessage(errObj.validationContext ?? 'request', errObj.validation) } }, headers: {}, internal: false }
+      ? {
+          status: 400,
+          body: {
+            error: {
+              code: 'BAD_REQUEST',
+              message: validationMessage(errObj.validationContext ?? 'request', errObj.validation),
+            },
+          },
+          headers: {},
+          internal: false,
+        }
       : toHttpFailure(err);
     if (f.internal) req.log.error({ err, method: req.method, url: req.routeOptions.url }, 'request failed');
     else req.log.debug({ status: f.status, code: f.body.error.code }, f.body.error.message);
@@ -325,47 +384,79 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
   });
 
   app.setNotFoundHandler(async (req, reply) => {
-    return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` } });
+    return reply
+      .status(404)
+      .send({
+        error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` },
+      });
   });
 
   // ---- health and metrics -------------------------------------------------------------------------
   app.get(
     '/healthz',
-    { config: { access: 'health' }, schema: { tags: ['health'], summary: 'Liveness: the process serves HTTP', security: [], response: { 200: HealthResponseSchema } } },
-    async () => ({ status: 'ok' }),
+    {
+      config: { access: 'health' },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process serves HTTP',
+        security: [],
+        response: { 200: HealthResponseSchema },
+      },
+    },
+    async () => ({ status: 'ok' })
   );
   app.get(
     '/readyz',
     {
       config: { access: 'health' },
-      schema: { tags: ['health'], summary: 'Readiness: store open and detectors running', security: [], response: { 200: HealthResponseSchema, 503: ErrorBodySchema } },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: store open and detectors running',
+        security: [],
+        response: { 200: HealthResponseSchema, 503: ErrorBodySchema },
+      },
     },
     async () => {
       if (!agent.isReady()) throw new ApiError(503, 'NOT_READY', 'agent is starting or stopping');
       return { status: 'ready' };
-    },
+    }
   );
   app.get(
     '/metrics',
     {
       config: { access: 'metrics' },
-      schema: { tags: ['health'], summary: 'Prometheus metrics (text exposition format)', security: [], response: { 200: { description: 'Prometheus text', content: { 'text/plain': { schema: Type.String() } } } } },
+      schema: {
+        tags: ['health'],
+        summary: 'Prometheus metrics (text exposition format)',
+        security: [],
+        response: { 200: { description: 'Prometheus text', content: { 'text/plain': { schema: Type.String() } } } },
+      },
     },
     async (_req, reply) => {
       const text = await agent.metrics.metrics();
       return reply.type(agent.metrics.contentType).send(text);
-    },
+    }
   );
 
   // ---- events -------------------------------------------------------------------------------------
   app.get(
     `${API_PREFIX}/info`,
-    { config: { access: 'read' }, schema: { tags: ['events'], summary: 'Host, versions, kernel capabilities, tracers and thresholds', response: { 200: InfoResponseSchema, ...errorResponses } } },
-    async () => agent.info(),
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['events'],
+        summary: 'Host, versions, kernel capabilities, tracers and thresholds',
+        response: { 200: InfoResponseSchema, ...errorResponses },
+      },
+    },
+    async () => agent.info()
   );
 
   // the shared schema caps limit at 1000; here the configured api.maxPageSize (≤ 10000) decides
-  const ListQuery = Type.Object({ ...ListEventsQuerySchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) }, { additionalProperties: false });
+  const ListQuery = Type.Object(
+    { ...ListEventsQuerySchema.properties, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) },
+    { additionalProperties: false }
+  );
   app.get(
     `${API_PREFIX}/events`,
     {
@@ -393,7 +484,7 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
         limit,
         cursor: q.cursor === '' ? undefined : q.cursor,
       });
-    },
+    }
   );
 
   app.get(
@@ -402,14 +493,24 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       config: { access: 'read' },
       schema: {
         tags: ['events'],
-        summary: 'Server-sent events: an `event` message (data: the Event JSON) each time a capture ends; heartbeat comments',
+        summary:
+          'Server-sent events: an `event` message (data: the Event JSON) each time a capture ends; heartbeat comments',
         querystring: StreamQuerySchema,
-        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...errorResponses },
+        response: {
+          200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
-      if (streams.size >= maxStreams) throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${maxStreams} event streams at once`, { 'retry-after': '30' });
-      const filter = { types: splitTypes(req.query.type) ?? null, container: checkName('container', req.query.container, CONTAINER_RE) ?? null };
+      if (streams.size >= maxStreams)
+        throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${maxStreams} event streams at once`, {
+          'retry-after': '30',
+        });
+      const filter = {
+        types: splitTypes(req.query.type) ?? null,
+        container: checkName('container', req.query.container, CONTAINER_RE) ?? null,
+      };
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -421,18 +522,28 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       });
       res.flushHeaders();
       req.log.debug({ open: streams.size + 1 }, 'event stream opened');
-      streams.run(res, agent.store, filter, heartbeatMs, (why) => req.log.debug({ why, open: streams.size }, 'event stream closed'));
-    },
+      streams.run(res, agent.store, filter, heartbeatMs, (why) =>
+        req.log.debug({ why, open: streams.size }, 'event stream closed')
+      );
+    }
   );
 
   app.get(
     `${API_PREFIX}/events/:id`,
-    { config: { access: 'read' }, schema: { tags: ['events'], summary: 'One event', params: EventIdParamsSchema, response: { 200: EventSchema, ...errorResponses } } },
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['events'],
+        summary: 'One event',
+        params: EventIdParamsSchema,
+        response: { 200: EventSchema, ...errorResponses },
+      },
+    },
     async (req) => {
       const e = agent.store.getEvent(req.params.id.toUpperCase());
       if (!e) throw notFound(`no event ${req.params.id}`);
       return e;
-    },
+    }
   );
 
   app.get(
@@ -457,7 +568,7 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       reply.header('x-autotracing-profile', name);
       for (const [k, v] of Object.entries(out.headers)) reply.header(k, v);
       return reply.type(out.contentType).send(out.body);
-    },
+    }
   );
 
   app.get(
@@ -466,7 +577,8 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       config: { access: 'read' },
       schema: {
         tags: ['events'],
-        summary: 'The flame graphs of all matching events merged into one (newest first, at most `limit`; X-Autotracing-* headers say how many)',
+        summary:
+          'The flame graphs of all matching events merged into one (newest first, at most `limit`; X-Autotracing-* headers say how many)',
         querystring: MergedFlamegraphQuerySchema,
         response: flamegraphResponse(MergedFlamegraphSchema, 'the merged flame graph'),
       },
@@ -504,7 +616,7 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       for (const [k, v] of Object.entries(out.headers)) reply.header(k, v);
       const body = format === 'nested' ? { ...(out.body as object), merge: info } : out.body;
       return reply.type(out.contentType).send(body);
-    },
+    }
   );
 
   app.get(
@@ -527,7 +639,15 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       const stepMs = q.step !== undefined ? parseStep(q.step) : autoStep(from, to);
       const by = q.by ?? 'type';
       const host = checkName('host', q.host, HOST_RE);
-      const c = agent.store.counts({ from, to, stepMs, by, types: splitTypes(q.type), container: checkName('container', q.container, CONTAINER_RE), host });
+      const c = agent.store.counts({
+        from,
+        to,
+        stepMs,
+        by,
+        types: splitTypes(q.type),
+        container: checkName('container', q.container, CONTAINER_RE),
+        host,
+      });
       const hostLabel = host ?? agent.config().host;
       return {
         host: hostLabel,
@@ -538,13 +658,20 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
         buckets: c.buckets,
         series: c.series.map((s) => ({ labels: { ...s.labels, host: hostLabel }, values: s.values })),
       };
-    },
+    }
   );
 
   app.get(
     `${API_PREFIX}/hosts`,
-    { config: { access: 'read' }, schema: { tags: ['events'], summary: 'Host names of the stored events (for Grafana template variables)', response: { 200: HostsResponseSchema, ...errorResponses } } },
-    async () => ({ hosts: [...new Set([agent.config().host, ...agent.store.hosts()])].sort() }),
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['events'],
+        summary: 'Host names of the stored events (for Grafana template variables)',
+        response: { 200: HostsResponseSchema, ...errorResponses },
+      },
+    },
+    async () => ({ hosts: [...new Set([agent.config().host, ...agent.store.hosts()])].sort() })
   );
 
   app.get(
@@ -561,7 +688,7 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
     async (req) => {
       const { from, to } = parseRange(req.query);
       return { containers: agent.store.containers({ from, to }) };
-    },
+    }
   );
 
   // ---- control ------------------------------------------------------------------------------------
@@ -581,13 +708,20 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       if (body.container !== undefined) checkName('container', body.container, CONTAINER_RE);
       const accepted = await agent.requestCapture(body);
       return reply.status(202).header('location', `${API_PREFIX}/events/${accepted.id}`).send(accepted);
-    },
+    }
   );
 
   app.get(
     `${API_PREFIX}/tracers`,
-    { config: { access: 'read' }, schema: { tags: ['control'], summary: 'Tracer settings and latest detector readings', response: { 200: TracersResponseSchema, ...errorResponses } } },
-    async () => ({ tracers: agent.tracers() }),
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['control'],
+        summary: 'Tracer settings and latest detector readings',
+        response: { 200: TracersResponseSchema, ...errorResponses },
+      },
+    },
+    async () => ({ tracers: agent.tracers() })
   );
 
   app.patch(
@@ -606,13 +740,13 @@ export async function buildServer(agent: AgentFacade, opts: BuildOptions = {}): 
       const r = agent.patchTracer(req.params.type, req.body);
       if (!r.ok) throw badRequest(r.errors.join('; '));
       return r.state;
-    },
+    }
   );
 
   app.get(
     `${API_PREFIX}/openapi.json`,
     { config: { access: 'read' }, schema: { tags: ['health'], summary: 'This API as an OpenAPI 3 document' } },
-    async (_req, reply: FastifyReply) => reply.type('application/json; charset=utf-8').send(app.swagger()),
+    async (_req, reply: FastifyReply) => reply.type('application/json; charset=utf-8').send(app.swagger())
   );
 
   await app.ready();

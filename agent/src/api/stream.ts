@@ -42,7 +42,13 @@ export class StreamRegistry {
    * Starts streaming on `res` (headers already written by the caller). Returns when the stream ends
    * (client gone, server closing, or too slow).
    */
-  run(res: ServerResponse, store: Store, filter: StreamFilter, heartbeatMs: number, onEnd: (why: string) => void): void {
+  run(
+    res: ServerResponse,
+    store: Store,
+    filter: StreamFilter,
+    heartbeatMs: number,
+    onEnd: (why: string) => void
+  ): void {
     let ended = false;
     const end = (why: string): void => {
       if (ended) return;

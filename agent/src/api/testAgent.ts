@@ -43,7 +43,11 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
   let config = defaultConfig({ cwd: dir, hostname: () => 'node-1' });
   config = {
     ...config,
-    api: { ...config.api, ...(o.tokens === false ? {} : { tokens: { read: [READ_TOKEN], admin: [ADMIN_TOKEN] } }), ...o.api },
+    api: {
+      ...config.api,
+      ...(o.tokens === false ? {} : { tokens: { read: [READ_TOKEN], admin: [ADMIN_TOKEN] } }),
+      ...o.api,
+    },
   };
   const store = openStore(storePath(config.dataDir));
   const lines: string[] = [];
@@ -60,7 +64,15 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
 
   const tracerState = (type: TracerType): TracerState => {
     const t = config.tracers[type] as unknown as Record<string, unknown> & { enabled: boolean };
-    return { type, enabled: t.enabled, implemented: type === 'cpusys' || type === 'cpuidle', config: { ...t }, detector: [], lastTriggerAt: null, cooldownUntil: null };
+    return {
+      type,
+      enabled: t.enabled,
+      implemented: type === 'cpusys' || type === 'cpuidle',
+      config: { ...t },
+      detector: [],
+      lastTriggerAt: null,
+      cooldownUntil: null,
+    };
   };
 
   const agent: TestAgent = {
@@ -89,7 +101,8 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
       return { ok: true, state: tracerState(type) };
     },
     async requestCapture(req: CaptureRequest): Promise<CaptureAccepted> {
-      if (req.type !== 'cpusys' && req.type !== 'cpuidle') throw new CaptureError('NOT_IMPLEMENTED', `${req.type} cannot capture yet`);
+      if (req.type !== 'cpusys' && req.type !== 'cpuidle')
+        throw new CaptureError('NOT_IMPLEMENTED', `${req.type} cannot capture yet`);
       if (!config.tracers[req.type].enabled) throw new CaptureError('DISABLED', `${req.type} is disabled`);
       if (req.container !== undefined && store.resolveContainer(req.container).length === 0) {
         throw new CaptureError('NOT_FOUND', `no container ${req.container}`);
@@ -101,13 +114,25 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
         host: config.host,
         time,
         container: null,
-        trigger: { metric: 'manual', value: 0, threshold: 0, baseline: 0, delta: 0, reason: 'manual capture requested over the API' },
+        trigger: {
+          metric: 'manual',
+          value: 0,
+          threshold: 0,
+          baseline: 0,
+          delta: 0,
+          reason: 'manual capture requested over the API',
+        },
         summary: 'manual capture',
         data: {},
       });
       const timer = setTimeout(() => {
         timers.delete(timer);
-        completeWithProfiles(store, e, { cpu: smallProfile(3) }, { timeEnd: time + (req.durationMs ?? agent.captureMs) });
+        completeWithProfiles(
+          store,
+          e,
+          { cpu: smallProfile(3) },
+          { timeEnd: time + (req.durationMs ?? agent.captureMs) }
+        );
       }, agent.captureMs);
       timers.add(timer);
       return { id: e.id, status: e.status };
@@ -133,7 +158,12 @@ const f = (name: string, kind: Frame['kind'] = 'user'): Frame => ({ name, kind }
 
 /** A small profile with known values: total = 10 × scale. */
 export function smallProfile(scale = 1, opts: { unit?: Profile['unit']; period?: number } = {}): Profile {
-  const p = new Profile({ unit: opts.unit ?? 'samples', period: opts.period ?? 10_101_010, startTime: 1_700_000_000_000, durationMs: 10_000 });
+  const p = new Profile({
+    unit: opts.unit ?? 'samples',
+    period: opts.period ?? 10_101_010,
+    startTime: 1_700_000_000_000,
+    durationMs: 10_000,
+  });
   p.add([f('app', 'process'), f('main'), f('work'), f('do_sys_open', 'kernel')], 4 * scale);
   p.add([f('app', 'process'), f('main'), f('work')], 3 * scale);
   p.add([f('app', 'process'), f('main'), f('idle')], 2 * scale);
@@ -145,31 +175,64 @@ export function completeWithProfiles(
   store: Store,
   e: AutotracingEvent,
   profiles: Record<string, Profile>,
-  o: { timeEnd?: number; status?: 'complete' | 'partial' | 'failed' } = {},
+  o: { timeEnd?: number; status?: 'complete' | 'partial' | 'failed' } = {}
 ): AutotracingEvent {
   return store.completeEvent(
     e.id,
-    { status: o.status ?? 'complete', summary: `${e.type}: ${Object.keys(profiles).join(', ')}`, timeEnd: o.timeEnd ?? e.time + 10_000 },
-    Object.entries(profiles).map(([name, p]) => ({ name, title: `${name} flame graph`, unit: p.unit, total: p.total, stacks: p.stackCount, blob: encode(p) })),
+    {
+      status: o.status ?? 'complete',
+      summary: `${e.type}: ${Object.keys(profiles).join(', ')}`,
+      timeEnd: o.timeEnd ?? e.time + 10_000,
+    },
+    Object.entries(profiles).map(([name, p]) => ({
+      name,
+      title: `${name} flame graph`,
+      unit: p.unit,
+      total: p.total,
+      stacks: p.stackCount,
+      blob: encode(p),
+    }))
   );
 }
 
 export function testContainer(n: number): ContainerRef {
   const id = `${n.toString(16).padStart(4, '0')}${'ab'.repeat(30)}`;
-  return { id, name: `app-${n}`, runtime: 'docker', pod: null, namespace: null, qos: null, cgroup: `/system.slice/docker-${id}.scope` };
+  return {
+    id,
+    name: `app-${n}`,
+    runtime: 'docker',
+    pod: null,
+    namespace: null,
+    qos: null,
+    cgroup: `/system.slice/docker-${id}.scope`,
+  };
 }
 
 /** Inserts a finished event with profiles (default: a small cpu profile). */
 export function addEvent(
   store: Store,
-  o: { time: number; type?: TracerType; container?: ContainerRef | null; host?: string; profiles?: Record<string, Profile>; status?: 'complete' | 'partial' | 'failed' },
+  o: {
+    time: number;
+    type?: TracerType;
+    container?: ContainerRef | null;
+    host?: string;
+    profiles?: Record<string, Profile>;
+    status?: 'complete' | 'partial' | 'failed';
+  }
 ): AutotracingEvent {
   const e = store.insertEvent({
     type: o.type ?? 'cpusys',
     host: o.host ?? 'node-1',
     time: o.time,
     container: o.container ?? null,
-    trigger: { metric: 'sys_percent', value: 62, threshold: 45, baseline: 10, delta: 52, reason: 'host sys 62% > 45% (baseline 10%)' },
+    trigger: {
+      metric: 'sys_percent',
+      value: 62,
+      threshold: 45,
+      baseline: 10,
+      delta: 52,
+      reason: 'host sys 62% > 45% (baseline 10%)',
+    },
     summary: 'capturing',
     data: { context: { loadavg: [1, 2, 3] } },
   });

@@ -34,7 +34,9 @@ export function parseTime(name: string, input: string, now: number = Date.now())
     t = d >= 1 && d <= daysInMonth ? Date.parse(s.replace(' ', 'T')) : NaN;
     if (!Number.isFinite(t)) throw badRequest(`${name}: "${input}" is not a valid date-time`);
   } else {
-    throw badRequest(`${name}: expected milliseconds since the epoch, an RFC 3339 date-time or now-<duration>, got "${input.slice(0, 64)}"`);
+    throw badRequest(
+      `${name}: expected milliseconds since the epoch, an RFC 3339 date-time or now-<duration>, got "${input.slice(0, 64)}"`
+    );
   }
   t = Math.floor(t);
   if (!Number.isSafeInteger(t) || t < 0 || t > MAX_TIME) throw badRequest(`${name}: "${input}" is out of range`);
@@ -72,7 +74,24 @@ export function parseStep(input: string): number {
   return ms;
 }
 
-const NICE_STEPS = [1, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400].map((s) => s * 1000);
+const NICE_STEPS = [
+  1,
+  5,
+  10,
+  15,
+  30,
+  60,
+  300,
+  600,
+  900,
+  1800,
+  3600,
+  3 * 3600,
+  6 * 3600,
+  12 * 3600,
+  86400,
+  7 * 86400,
+].map((s) => s * 1000);
 
 /** A round bucket width giving at most `maxBuckets` buckets over [from, to]. */
 export function autoStep(from: number, to: number, maxBuckets = 300): number {

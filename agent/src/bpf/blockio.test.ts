@@ -4,7 +4,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeHistogram, decodeIoKey, decodeIoVal, decodeName, decodeStall, encodeIoKey, IO_HIST_BUCKETS, IO_HIST_POWERS, IO_HIST_SUB, IOF, kdev, kdevString, LAYOUT, percpuSlot, STAT_NAMES } from './blockio';
+import {
+  decodeHistogram,
+  decodeIoKey,
+  decodeIoVal,
+  decodeName,
+  decodeStall,
+  encodeIoKey,
+  IO_HIST_BUCKETS,
+  IO_HIST_POWERS,
+  IO_HIST_SUB,
+  IOF,
+  kdev,
+  kdevString,
+  LAYOUT,
+  percpuSlot,
+  STAT_NAMES,
+} from './blockio';
 import { repoRoot } from './native';
 
 const header = fs.readFileSync(path.join(repoRoot(), 'bpf/blockio.h'), 'utf8');
@@ -20,7 +36,20 @@ test('constants follow bpf/blockio.h', () => {
   assert.equal(LAYOUT.nameBuf, define('NAME_BUF'));
   assert.equal(LAYOUT.nameHeader, define('NAME_REC_HEADER'));
   assert.equal(LAYOUT.stallDepth, define('STALL_DEPTH'));
-  for (const [k, v] of Object.entries({ WRITE: 'IOF_WRITE', DIRECT: 'IOF_DIRECT', WRITEBACK: 'IOF_WRITEBACK', META: 'IOF_META', SWAP: 'IOF_SWAP', DIRTIER: 'IOF_DIRTIER', BLKCG: 'IOF_BLKCG', KTHREAD: 'IOF_KTHREAD', FS: 'IOF_FS', NOFILE: 'IOF_NOFILE', READAHEAD: 'IOF_READAHEAD', SYNC: 'IOF_SYNC' })) {
+  for (const [k, v] of Object.entries({
+    WRITE: 'IOF_WRITE',
+    DIRECT: 'IOF_DIRECT',
+    WRITEBACK: 'IOF_WRITEBACK',
+    META: 'IOF_META',
+    SWAP: 'IOF_SWAP',
+    DIRTIER: 'IOF_DIRTIER',
+    BLKCG: 'IOF_BLKCG',
+    KTHREAD: 'IOF_KTHREAD',
+    FS: 'IOF_FS',
+    NOFILE: 'IOF_NOFILE',
+    READAHEAD: 'IOF_READAHEAD',
+    SYNC: 'IOF_SYNC',
+  })) {
     assert.equal(IOF[k as keyof typeof IOF], define(v), k);
   }
   const enumBody = /enum blockio_stat \{([^}]*)\}/.exec(header)![1]!;
@@ -29,7 +58,18 @@ test('constants follow bpf/blockio.h', () => {
 });
 
 test('io_key round trip, io_val, per-CPU histogram sums', () => {
-  const k = { ino: 123456789012n, cgroup: 42n, cgroupV1: 7n, blkcg: 9n, tgid: 4321, submitter: 77, dev: kdev(259, 1), sbDev: kdev(0, 51), flags: IOF.WRITE | IOF.DIRTIER, comm: 'postgres' };
+  const k = {
+    ino: 123456789012n,
+    cgroup: 42n,
+    cgroupV1: 7n,
+    blkcg: 9n,
+    tgid: 4321,
+    submitter: 77,
+    dev: kdev(259, 1),
+    sbDev: kdev(0, 51),
+    flags: IOF.WRITE | IOF.DIRTIER,
+    comm: 'postgres',
+  };
   const b = encodeIoKey(k);
   assert.equal(b.length, LAYOUT.ioKey);
   assert.deepEqual(decodeIoKey(b), k);
@@ -70,7 +110,14 @@ test('name and stall records', () => {
   b.writeUInt16LE(2, 18); // deleted
   b.writeUInt32LE(body.length, 20);
   body.copy(b, LAYOUT.nameHeader);
-  assert.deepEqual(decodeName(b), { sbDev: kdev(8, 1), ino: 99n, components: ['var', 'pg', 'data.db'], truncated: false, deleted: true, noDentry: false });
+  assert.deepEqual(decodeName(b), {
+    sbDev: kdev(8, 1),
+    ino: 99n,
+    components: ['var', 'pg', 'data.db'],
+    truncated: false,
+    deleted: true,
+    noDentry: false,
+  });
   assert.equal(decodeName(Buffer.alloc(8)), null);
 
   const s = Buffer.alloc(LAYOUT.stallRec);
@@ -83,5 +130,13 @@ test('name and stall records', () => {
   s.write('dd', 32);
   s.writeBigUInt64LE(0xffffffff81000001n, 48);
   s.writeBigUInt64LE(0xffffffff81000002n, 56);
-  assert.deepEqual(decodeStall(s, true), { tid: 11, tgid: 10, comm: 'dd', waitNs: 250_000_000, cgroup: 5n, stack: [0xffffffff81000001n, 0xffffffff81000002n], stillWaiting: true });
+  assert.deepEqual(decodeStall(s, true), {
+    tid: 11,
+    tgid: 10,
+    comm: 'dd',
+    waitNs: 250_000_000,
+    cgroup: 5n,
+    stack: [0xffffffff81000001n, 0xffffffff81000002n],
+    stillWaiting: true,
+  });
 });

@@ -164,10 +164,26 @@ export interface BlockIoOptions {
 /** Programs by role; optional groups are dropped (and named in `missing`) when the kernel lacks their hook. */
 const CORE = ['io_start', 'rq_complete', 'rq_merge', 'rq_issue'];
 const OPTIONAL: { name: string; programs: string[]; tracepoints: string[] }[] = [
-  { name: 'direct-IO file attribution (iomap_dio_rw_begin tracepoint)', programs: ['dio_begin'], tracepoints: ['iomap/iomap_dio_rw_begin'] },
-  { name: 'filesystem-level bytes (filemap tracepoints)', programs: ['filemap_get_pages', 'filemap_fault'], tracepoints: ['filemap/mm_filemap_get_pages', 'filemap/mm_filemap_fault'] },
-  { name: 'dirtied pages and writeback owners (writeback_dirty_folio)', programs: ['dirty_folio'], tracepoints: ['writeback/writeback_dirty_folio'] },
-  { name: 'io_schedule stalls (sched_switch)', programs: ['sched_switch', 'stuck_tasks'], tracepoints: ['sched/sched_switch'] },
+  {
+    name: 'direct-IO file attribution (iomap_dio_rw_begin tracepoint)',
+    programs: ['dio_begin'],
+    tracepoints: ['iomap/iomap_dio_rw_begin'],
+  },
+  {
+    name: 'filesystem-level bytes (filemap tracepoints)',
+    programs: ['filemap_get_pages', 'filemap_fault'],
+    tracepoints: ['filemap/mm_filemap_get_pages', 'filemap/mm_filemap_fault'],
+  },
+  {
+    name: 'dirtied pages and writeback owners (writeback_dirty_folio)',
+    programs: ['dirty_folio'],
+    tracepoints: ['writeback/writeback_dirty_folio'],
+  },
+  {
+    name: 'io_schedule stalls (sched_switch)',
+    programs: ['sched_switch', 'stuck_tasks'],
+    tracepoints: ['sched/sched_switch'],
+  },
 ];
 
 function tracepointExists(tp: string): boolean | null {
@@ -377,7 +393,10 @@ export class BlockIoCapture {
       // a hook we could not check (no tracefs) or a verifier refusal in an optional group:
       // load the core alone and say what is missing
       obj = this.load([]);
-      for (const g of groups) this.missing.push(`${g.name}: did not load (${first instanceof Error ? first.message.slice(0, 200) : String(first)})`);
+      for (const g of groups)
+        this.missing.push(
+          `${g.name}: did not load (${first instanceof Error ? first.message.slice(0, 200) : String(first)})`
+        );
       groups = [];
     }
     try {
@@ -447,7 +466,9 @@ export class BlockIoCapture {
     for (const [name, k, v] of want) {
       const info = obj.map(name).info;
       if (info.keySize !== k || info.valueSize !== v) {
-        throw new Error(`blockio.bpf.o does not match agent/src/bpf/blockio.ts: map ${name} has key/value ${info.keySize}/${info.valueSize} bytes, expected ${k}/${v} (rebuild with npm run build:bpf)`);
+        throw new Error(
+          `blockio.bpf.o does not match agent/src/bpf/blockio.ts: map ${name} has key/value ${info.keySize}/${info.valueSize} bytes, expected ${k}/${v} (rebuild with npm run build:bpf)`
+        );
       }
     }
   }
@@ -527,7 +548,8 @@ export class BlockIoCapture {
     for (let i = 0; i < agg.count; i++) {
       const key = agg.keys.subarray(i * LAYOUT.ioKey, (i + 1) * LAYOUT.ioKey);
       const base = i * aggMap.info.valueStride;
-      for (let off = 0; off + LAYOUT.ioVal <= aggMap.info.valueStride; off += slot) add(key, decodeIoVal(agg.values, base + off));
+      for (let off = 0; off + LAYOUT.ioVal <= aggMap.info.valueStride; off += slot)
+        add(key, decodeIoVal(agg.values, base + off));
     }
     // the filesystem events still being combined on each CPU
     const pend = obj.map('fs_pending');
@@ -537,7 +559,15 @@ export class BlockIoCapture {
       for (let off = 0; off + LAYOUT.pending <= v.length; off += slot) {
         const ops = u64(v, off + 88);
         if (!ops) continue;
-        add(Buffer.from(v.subarray(off, off + LAYOUT.ioKey)), { ios: ops, bytes: u64(v, off + 80), q2cNs: 0, d2cNs: 0, d2cIos: 0, q2cMaxNs: 0, d2cMaxNs: 0 });
+        add(Buffer.from(v.subarray(off, off + LAYOUT.ioKey)), {
+          ios: ops,
+          bytes: u64(v, off + 80),
+          q2cNs: 0,
+          d2cNs: 0,
+          d2cIos: 0,
+          q2cMaxNs: 0,
+          d2cMaxNs: 0,
+        });
       }
     }
     return [...byKey.values()];
@@ -550,7 +580,13 @@ export class BlockIoCapture {
     const per = m.info.valueStride;
     const out: DiskHistogram[] = [];
     for (let i = 0; i < d.count; i++) {
-      out.push(decodeHistogram(d.keys.subarray(i * LAYOUT.histKey, (i + 1) * LAYOUT.histKey), d.values.subarray(i * per, (i + 1) * per), percpuSlot(m.info.valueSize)));
+      out.push(
+        decodeHistogram(
+          d.keys.subarray(i * LAYOUT.histKey, (i + 1) * LAYOUT.histKey),
+          d.values.subarray(i * per, (i + 1) * per),
+          percpuSlot(m.info.valueSize)
+        )
+      );
     }
     return out;
   }

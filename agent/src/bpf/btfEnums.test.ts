@@ -15,10 +15,15 @@ function blob(): Buffer {
   };
   const info = (kind: number, vlen: number, kflag = 0) => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
   const types = Buffer.concat([
-    u32(off('int'), info(1, 0), 4), u32(32), // INT + its 4-byte encoding
-    u32(off('s'), info(4, 1), 4), u32(off('m'), 1, 0), // STRUCT with one member
-    u32(0, info(6, 2, 1), 4), u32(off('A_ONE'), 1), u32(off('A_NEG'), 0xffffffff), // signed anonymous ENUM
-    u32(0, info(19, 1), 8), u32(off('BIG'), 0x00000002, 0x00000001), // ENUM64: lo, hi
+    u32(off('int'), info(1, 0), 4),
+    u32(32), // INT + its 4-byte encoding
+    u32(off('s'), info(4, 1), 4),
+    u32(off('m'), 1, 0), // STRUCT with one member
+    u32(0, info(6, 2, 1), 4),
+    u32(off('A_ONE'), 1),
+    u32(off('A_NEG'), 0xffffffff), // signed anonymous ENUM
+    u32(0, info(19, 1), 8),
+    u32(off('BIG'), 0x00000002, 0x00000001), // ENUM64: lo, hi
   ]);
   const hdr = Buffer.alloc(24);
   hdr.writeUInt16LE(0xeb9f, 0);
@@ -33,13 +38,24 @@ function blob(): Buffer {
 
 test('enumerators of named and anonymous enums, signed and 64-bit', () => {
   const m = parseBtfEnums(blob());
-  assert.deepEqual([...m], [['A_ONE', 1n], ['A_NEG', -1n], ['BIG', (1n << 32n) | 2n]]);
+  assert.deepEqual(
+    [...m],
+    [
+      ['A_ONE', 1n],
+      ['A_NEG', -1n],
+      ['BIG', (1n << 32n) | 2n],
+    ]
+  );
   assert.deepEqual([...parseBtfEnums(blob(), new Set(['BIG']))], [['BIG', (1n << 32n) | 2n]]);
   assert.throws(() => parseBtfEnums(Buffer.alloc(24)), /not little-endian BTF/);
 });
 
-test('the running kernel: QUEUE_FLAG_STATS is found when the kernel has BTF', { skip: !fs.existsSync('/sys/kernel/btf/vmlinux') && 'no kernel BTF' }, () => {
-  const v = kernelEnumValue('QUEUE_FLAG_STATS');
-  assert.ok(v !== null && v >= 0n && v < 64n, String(v));
-  assert.equal(kernelEnumValue('NO_SUCH_ENUMERATOR_HERE'), null);
-});
+test(
+  'the running kernel: QUEUE_FLAG_STATS is found when the kernel has BTF',
+  { skip: !fs.existsSync('/sys/kernel/btf/vmlinux') && 'no kernel BTF' },
+  () => {
+    const v = kernelEnumValue('QUEUE_FLAG_STATS');
+    assert.ok(v !== null && v >= 0n && v < 64n, String(v));
+    assert.equal(kernelEnumValue('NO_SUCH_ENUMERATOR_HERE'), null);
+  }
+);

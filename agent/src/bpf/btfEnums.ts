@@ -5,7 +5,18 @@
 import fs from 'node:fs';
 
 const BTF_MAGIC = 0xeb9f;
-const KIND = { INT: 1, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, DECL_TAG: 17, ENUM64: 19 } as const;
+const KIND = {
+  INT: 1,
+  ARRAY: 3,
+  STRUCT: 4,
+  UNION: 5,
+  ENUM: 6,
+  FUNC_PROTO: 13,
+  VAR: 14,
+  DATASEC: 15,
+  DECL_TAG: 17,
+  ENUM64: 19,
+} as const;
 
 /** Every enumerator name → value (the first definition wins; kernel enumerator names are unique). */
 export function parseBtfEnums(buf: Buffer, wanted?: ReadonlySet<string>): Map<string, bigint> {

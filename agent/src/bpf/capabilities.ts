@@ -66,7 +66,15 @@ export function detectCapabilities(): Capabilities {
   };
 
   const btf = '/sys/kernel/btf/vmlinux';
-  add('kernel BTF', fs.existsSync(btf), fs.existsSync(btf) ? `${btf} (${(fs.statSync(btf).size / 1048576).toFixed(1)} MiB)` : `${btf} missing: CO-RE programs cannot load (kernel built without CONFIG_DEBUG_INFO_BTF)`, true, 'btf');
+  add(
+    'kernel BTF',
+    fs.existsSync(btf),
+    fs.existsSync(btf)
+      ? `${btf} (${(fs.statSync(btf).size / 1048576).toFixed(1)} MiB)`
+      : `${btf} missing: CO-RE programs cannot load (kernel built without CONFIG_DEBUG_INFO_BTF)`,
+    true,
+    'btf'
+  );
 
   const caps = effectiveCaps();
   const euid = process.geteuid?.() ?? -1;
@@ -75,7 +83,13 @@ export function detectCapabilities(): Capabilities {
     ...(['BPF', 'PERFMON', 'SYS_ADMIN'] as const).filter((c) => hasCap(caps, CAP[c])).map((c) => `CAP_${c}`),
   ];
   const privileged = hasCap(caps, CAP.SYS_ADMIN) || (hasCap(caps, CAP.BPF) && hasCap(caps, CAP.PERFMON));
-  add('BPF privileges', privileged, privileged ? privNames.join(', ') : `${privNames.join(', ')}: needs CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)`, true, 'privileged');
+  add(
+    'BPF privileges',
+    privileged,
+    privileged ? privNames.join(', ') : `${privNames.join(', ')}: needs CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)`,
+    true,
+    'privileged'
+  );
 
   let libbpf = 'unknown';
   try {
@@ -85,12 +99,34 @@ export function detectCapabilities(): Capabilities {
     add('native addon', false, errText(e), true, 'addon');
   }
 
-  add('tracefs', fs.existsSync('/sys/kernel/tracing/events'), fs.existsSync('/sys/kernel/tracing/events') ? '/sys/kernel/tracing' : 'not mounted at /sys/kernel/tracing (mount -t tracefs tracefs /sys/kernel/tracing): tracepoints by name cannot attach', true, 'tracefs');
-  add('bpffs', mounted('bpf', '/sys/fs/bpf'), mounted('bpf', '/sys/fs/bpf') ? '/sys/fs/bpf' : 'not mounted (mount -t bpf bpf /sys/fs/bpf); only needed for pinning', false, 'bpffs');
+  add(
+    'tracefs',
+    fs.existsSync('/sys/kernel/tracing/events'),
+    fs.existsSync('/sys/kernel/tracing/events')
+      ? '/sys/kernel/tracing'
+      : 'not mounted at /sys/kernel/tracing (mount -t tracefs tracefs /sys/kernel/tracing): tracepoints by name cannot attach',
+    true,
+    'tracefs'
+  );
+  add(
+    'bpffs',
+    mounted('bpf', '/sys/fs/bpf'),
+    mounted('bpf', '/sys/fs/bpf')
+      ? '/sys/fs/bpf'
+      : 'not mounted (mount -t bpf bpf /sys/fs/bpf); only needed for pinning',
+    false,
+    'bpffs'
+  );
 
   // Our real programs: the authoritative answer.
   const bpfDir = path.dirname(safe(() => bpfObjectPath('profile')) ?? path.join(process.cwd(), 'build/bpf/x'));
-  const objects = safe(() => fs.readdirSync(bpfDir).filter((f) => f.endsWith('.bpf.o') && f !== 'selftest.bpf.o').sort()) ?? [];
+  const objects =
+    safe(() =>
+      fs
+        .readdirSync(bpfDir)
+        .filter((f) => f.endsWith('.bpf.o') && f !== 'selftest.bpf.o')
+        .sort()
+    ) ?? [];
   if (objects.length === 0) add('BPF objects', false, `none built in ${bpfDir} (npm run build:bpf)`, true, 'objects');
   for (const f of objects) {
     const name = f.replace(/\.bpf\.o$/, '');
@@ -109,8 +145,20 @@ export function detectCapabilities(): Capabilities {
 
   try {
     const probe = (fn: () => number) => safe(fn) === 1;
-    add('ring buffer', probe(() => native().probeMapType('ringbuf')), 'BPF_MAP_TYPE_RINGBUF (kernel ≥ 5.8)', false, 'ringbuf');
-    add('perf_event programs', probe(() => native().probeProgType('perf_event')), 'on-CPU sampling', true, 'perfEventProg');
+    add(
+      'ring buffer',
+      probe(() => native().probeMapType('ringbuf')),
+      'BPF_MAP_TYPE_RINGBUF (kernel ≥ 5.8)',
+      false,
+      'ringbuf'
+    );
+    add(
+      'perf_event programs',
+      probe(() => native().probeProgType('perf_event')),
+      'on-CPU sampling',
+      true,
+      'perfEventProg'
+    );
   } catch {
     /* addon missing: reported above */
   }
@@ -125,7 +173,12 @@ export function detectCapabilities(): Capabilities {
       features.cycles = true;
       add('hardware cycles event', true, 'PMU available', false);
     } catch (e) {
-      add('hardware cycles event', false, `${isBpfError(e) ? e.code : errText(e)}: no PMU; the profiler uses software cpu-clock`, false);
+      add(
+        'hardware cycles event',
+        false,
+        `${isBpfError(e) ? e.code : errText(e)}: no PMU; the profiler uses software cpu-clock`,
+        false
+      );
     } finally {
       o.close();
     }
@@ -143,7 +196,13 @@ export function detectCapabilities(): Capabilities {
         o.attach('fe_getppid').destroy();
         add('fentry/fexit', true, 'BPF trampolines work', false, 'fentry');
       } catch (e) {
-        add('fentry/fexit', false, `${isBpfError(e) ? e.code : ''} ${errText(e).split(' [')[0]}: tracers use tracepoints instead`.trim(), false, 'fentry');
+        add(
+          'fentry/fexit',
+          false,
+          `${isBpfError(e) ? e.code : ''} ${errText(e).split(' [')[0]}: tracers use tracepoints instead`.trim(),
+          false,
+          'fentry'
+        );
       } finally {
         o.close();
       }
@@ -152,8 +211,17 @@ export function detectCapabilities(): Capabilities {
         it.setGlobal('target_tgid', le.u32(process.pid));
         it.load();
         const out = it.readIter('iter_tasks', { pid: process.pid }).toString();
-        const onlyMine = out.trim().split('\n').every((l) => l.startsWith(`${process.pid} `));
-        add('task iterator', true, onlyMine ? 'with pid filter (kernel ≥ 6.1)' : 'without pid filter', false, 'taskIter');
+        const onlyMine = out
+          .trim()
+          .split('\n')
+          .every((l) => l.startsWith(`${process.pid} `));
+        add(
+          'task iterator',
+          true,
+          onlyMine ? 'with pid filter (kernel ≥ 6.1)' : 'without pid filter',
+          false,
+          'taskIter'
+        );
         features.taskIterPid = onlyMine;
       } catch (e) {
         add('task iterator', false, `${errText(e)}: dload sweeps /proc instead`, false, 'taskIter');
@@ -166,11 +234,25 @@ export function detectCapabilities(): Capabilities {
   }
 
   const kprobes = fs.existsSync('/sys/kernel/tracing/kprobe_events');
-  add('kprobes', kprobes, kprobes ? 'kprobe_events present' : 'kernel built without CONFIG_KPROBES (not needed: we use tracepoints)', false, 'kprobes');
+  add(
+    'kprobes',
+    kprobes,
+    kprobes ? 'kprobe_events present' : 'kernel built without CONFIG_KPROBES (not needed: we use tracepoints)',
+    false,
+    'kprobes'
+  );
 
   const kallsyms = readOr('/proc/kallsyms', '').split('\n', 2)[0] ?? '';
   const ksymsOk = /^[0-9a-f]{16} /.test(kallsyms) && !/^0{16} /.test(kallsyms);
-  add('kernel symbols', ksymsOk, ksymsOk ? '/proc/kallsyms has addresses' : `addresses hidden (kptr_restrict=${readOr('/proc/sys/kernel/kptr_restrict', '?')}): kernel frames stay unnamed`, false, 'kallsyms');
+  add(
+    'kernel symbols',
+    ksymsOk,
+    ksymsOk
+      ? '/proc/kallsyms has addresses'
+      : `addresses hidden (kptr_restrict=${readOr('/proc/sys/kernel/kptr_restrict', '?')}): kernel frames stay unnamed`,
+    false,
+    'kallsyms'
+  );
 
   const paranoid = readOr('/proc/sys/kernel/perf_event_paranoid', '?');
   add('perf_event_paranoid', true, `${paranoid} (irrelevant with CAP_PERFMON)`, false);
@@ -183,13 +265,31 @@ export function detectCapabilities(): Capabilities {
   add('cgroups', mode !== 'none', cgDetail, true, 'cgroups');
 
   const psi = ['cpu', 'memory', 'io'].filter((r) => readOr(`/proc/pressure/${r}`, '').startsWith('some'));
-  add('PSI', psi.length === 3, psi.length ? `/proc/pressure: ${psi.join(', ')}` : 'no /proc/pressure (boot with psi=1): memburst uses vmstat only', false, 'psi');
+  add(
+    'PSI',
+    psi.length === 3,
+    psi.length ? `/proc/pressure: ${psi.join(', ')}` : 'no /proc/pressure (boot with psi=1): memburst uses vmstat only',
+    false,
+    'psi'
+  );
 
   const stackOk = safe(() => fs.readFileSync(`/proc/${process.pid}/stack`, 'utf8')) !== null;
-  add('/proc/PID/stack', stackOk, stackOk ? 'readable (fallback for D-state stacks)' : 'not readable (needs root)', false, 'procStack');
+  add(
+    '/proc/PID/stack',
+    stackOk,
+    stackOk ? 'readable (fallback for D-state stacks)' : 'not readable (needs root)',
+    false,
+    'procStack'
+  );
 
   const docker = fs.existsSync('/var/run/docker.sock');
-  add('Docker socket', docker, docker ? '/var/run/docker.sock: container names and images' : 'absent: containers named by id only', false, 'docker');
+  add(
+    'Docker socket',
+    docker,
+    docker ? '/var/run/docker.sock: container names and images' : 'absent: containers named by id only',
+    false,
+    'docker'
+  );
 
   return { kernel: os.release(), arch: os.arch(), checks, features, cgroupMode: mode };
 }

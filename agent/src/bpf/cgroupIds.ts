@@ -27,7 +27,7 @@ export class CgroupIdResolver {
 
   constructor(
     private readonly controller: V1Controller,
-    private readonly opts: { rescanMs?: number } = {},
+    private readonly opts: { rescanMs?: number } = {}
   ) {}
 
   private static key(c: ListedCgroup): string {

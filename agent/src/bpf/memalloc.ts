@@ -122,7 +122,8 @@ export class AllocSampler {
   private startedAt = 0;
 
   constructor(private readonly opts: { samplePeriod: number; pageSize?: number }) {
-    if (!Number.isInteger(opts.samplePeriod) || opts.samplePeriod < 1) throw new RangeError(`bad sample period ${opts.samplePeriod}`);
+    if (!Number.isInteger(opts.samplePeriod) || opts.samplePeriod < 1)
+      throw new RangeError(`bad sample period ${opts.samplePeriod}`);
   }
 
   start(): void {

@@ -32,7 +32,10 @@ test('globals: const volatile set before load, .bss readable and writable after 
   try {
     assert.equal(o.state, 'opened');
     assert.throws(() => o.setGlobal('target_tgid', Buffer.alloc(8)), /4 bytes, got 8/);
-    assert.throws(() => o.setGlobal('no_such_var', le.u32(1)), (e: unknown) => isBpfError(e) && e.code === 'ENOENT');
+    assert.throws(
+      () => o.setGlobal('no_such_var', le.u32(1)),
+      (e: unknown) => isBpfError(e) && e.code === 'ENOENT'
+    );
     o.setGlobal('target_tgid', le.u32(process.pid));
     assert.equal(o.getGlobal('target_tgid').readUInt32LE(0), process.pid);
     o.load();
@@ -60,7 +63,10 @@ test('maps: update, lookup, delete, keys, dump (batched and with delete), per-CP
     assert.equal(kv.delete(le.u32(7)), true);
     assert.equal(kv.delete(le.u32(7)), false);
     assert.equal(kv.keys().length / 4, 299);
-    assert.throws(() => kv.update(le.u32(1), le.u64(1), 1 /* BPF_NOEXIST */), (e: unknown) => isBpfError(e) && e.code === 'EEXIST');
+    assert.throws(
+      () => kv.update(le.u32(1), le.u64(1), 1 /* BPF_NOEXIST */),
+      (e: unknown) => isBpfError(e) && e.code === 'EEXIST'
+    );
     assert.throws(() => kv.lookup(Buffer.alloc(3)), /4 bytes, got 3/);
 
     const d = kv.dump();
@@ -142,17 +148,21 @@ test('raw tracepoint attaches, counts, and detaches', () => {
 test('kprobe: counts where the kernel has kprobes, clear error where it does not', () => {
   const o = loadSelftest();
   try {
-    const kernelHasKprobes = fs.existsSync('/sys/kernel/tracing/kprobe_events') || fs.existsSync('/sys/kernel/debug/tracing/kprobe_events');
+    const kernelHasKprobes =
+      fs.existsSync('/sys/kernel/tracing/kprobe_events') || fs.existsSync('/sys/kernel/debug/tracing/kprobe_events');
     if (kernelHasKprobes) {
       const l = o.attachKprobe('kp_getppid', '__x64_sys_getppid');
       getppid(100);
       assert.equal(hits(o, 2), 100);
       l.destroy();
-      assert.throws(() => o.attachKprobe('kp_getppid', 'no_such_kernel_function_xyz'), (e: unknown) => isBpfError(e) && e.errno > 0);
+      assert.throws(
+        () => o.attachKprobe('kp_getppid', 'no_such_kernel_function_xyz'),
+        (e: unknown) => isBpfError(e) && e.errno > 0
+      );
     } else {
       assert.throws(
         () => o.attachKprobe('kp_getppid', '__x64_sys_getppid'),
-        (e: unknown) => isBpfError(e) && e.errno > 0 && /kprobe __x64_sys_getppid/.test(e.message),
+        (e: unknown) => isBpfError(e) && e.errno > 0 && /kprobe __x64_sys_getppid/.test(e.message)
       );
     }
   } finally {
@@ -194,7 +204,10 @@ test('task iterator: reads every thread, and only one process with a pid filter'
     assert.ok(lines.some((l) => l.startsWith(`${process.pid} ${process.pid} `)));
     // every process /proc lists (and that is still alive after the sweep) appears in the iterator
     const tgids = new Set(lines.map((l) => Number(l.split(' ')[0])));
-    const procPids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+    const procPids = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
     const missing = procPids.filter((p) => !tgids.has(p) && fs.existsSync(`/proc/${p}`));
     assert.ok(missing.length <= 1, `processes missing from the task iterator: ${missing.join(', ')}`);
     const mine = o.readIter('iter_tasks', { pid: process.pid }).toString().trim().split('\n');
@@ -220,7 +233,7 @@ test('a verifier rejection is a JS error with errno and the verifier log', () =>
         assert.match(e.libbpfLog ?? '', /bad_prog/);
         assert.match(e.libbpfLog ?? '', /invalid mem access|map_value_or_null/);
         return true;
-      },
+      }
     );
   } finally {
     o.close();
@@ -262,5 +275,8 @@ test('ELF symbols: build id, loads and demangled function symbols of a real bina
   assert.ok(mangled, 'names come as in the file');
   assert.match(native().demangle(mangled), /^node::/, 'and demangle on request');
   assert.equal(native().demangle('main'), 'main');
-  assert.throws(() => native().readElfSymbols('/etc/hostname'), (e: unknown) => isBpfError(e) && e.code === 'ENOEXEC');
+  assert.throws(
+    () => native().readElfSymbols('/etc/hostname'),
+    (e: unknown) => isBpfError(e) && e.code === 'ENOEXEC'
+  );
 });

@@ -145,7 +145,7 @@ interface NativeModule {
       | 'current_task_under_cgroup'
       | 'ktime_get_ns'
       | 'seq_write'
-      | 'd_path',
+      | 'd_path'
   ): number;
   numPossibleCpus(): number;
   libbpfVersion(): string;

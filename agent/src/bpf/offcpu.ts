@@ -129,7 +129,11 @@ export class OffCpuTracker {
       const seedStack = (tid: number) => readIps(seedMap.lookup(le.u32(tid)), OFFCPU_SEED_DEPTH);
 
       const byKey = new Map<string, OffCpuRecord>();
-      const add = (k: { tgid: number; seedTid: number; kid: number; uid: number; cgV1: bigint; cgDfl: bigint; comm: string }, ns: number, count: number) => {
+      const add = (
+        k: { tgid: number; seedTid: number; kid: number; uid: number; cgV1: bigint; cgDfl: bigint; comm: string },
+        ns: number,
+        count: number
+      ) => {
         const key = `${k.tgid}/${k.seedTid}/${k.kid}/${k.uid}/${k.cgV1}/${k.cgDfl}/${k.comm}`;
         const have = byKey.get(key);
         if (have) {
@@ -158,9 +162,17 @@ export class OffCpuTracker {
         const k = counts.keys.subarray(i * KEY_SIZE, (i + 1) * KEY_SIZE);
         const v = counts.values.subarray(i * stride);
         add(
-          { tgid: k.readUInt32LE(0), seedTid: k.readUInt32LE(4), kid: k.readInt32LE(8), uid: k.readInt32LE(12), cgV1: k.readBigUInt64LE(16), cgDfl: k.readBigUInt64LE(24), comm: cstr(k.subarray(32, 48)) },
+          {
+            tgid: k.readUInt32LE(0),
+            seedTid: k.readUInt32LE(4),
+            kid: k.readInt32LE(8),
+            uid: k.readInt32LE(12),
+            cgV1: k.readBigUInt64LE(16),
+            cgDfl: k.readBigUInt64LE(24),
+            comm: cstr(k.subarray(32, 48)),
+          },
           Number(v.readBigUInt64LE(0)),
-          Number(v.readBigUInt64LE(8)),
+          Number(v.readBigUInt64LE(8))
         );
       }
       // tasks still blocked: their time runs to the end of the window
@@ -171,9 +183,17 @@ export class OffCpuTracker {
         const ts = s.readBigUInt64LE(0);
         const seeded = s.readUInt32LE(20) !== 0;
         add(
-          { tgid: s.readUInt32LE(8), seedTid: seeded ? tid : 0, kid: s.readInt32LE(12), uid: s.readInt32LE(16), cgV1: s.readBigUInt64LE(24), cgDfl: s.readBigUInt64LE(32), comm: cstr(s.subarray(40, 56)) },
+          {
+            tgid: s.readUInt32LE(8),
+            seedTid: seeded ? tid : 0,
+            kid: s.readInt32LE(12),
+            uid: s.readInt32LE(16),
+            cgV1: s.readBigUInt64LE(24),
+            cgDfl: s.readBigUInt64LE(32),
+            comm: cstr(s.subarray(40, 56)),
+          },
           endNs > ts ? Number(endNs - ts) : 0,
-          1,
+          1
         );
       }
       const stats = this.readStats(o);
@@ -195,9 +215,28 @@ export class OffCpuTracker {
   private readStats(o: BpfObject): OffCpuStats {
     const m = o.map('stats');
     const v = m.lookup(le.u32(0));
-    const out: OffCpuStats = { blocks: 0, endsWakeup: 0, endsSwitch: 0, filtered: 0, lostStarts: 0, lostCounts: 0, lostStacks: 0, seeded: 0, openAtEnd: 0 };
+    const out: OffCpuStats = {
+      blocks: 0,
+      endsWakeup: 0,
+      endsSwitch: 0,
+      filtered: 0,
+      lostStarts: 0,
+      lostCounts: 0,
+      lostStacks: 0,
+      seeded: 0,
+      openAtEnd: 0,
+    };
     if (!v) return out;
-    const fields = ['blocks', 'endsWakeup', 'endsSwitch', 'filtered', 'lostStarts', 'lostCounts', 'lostStacks', 'seeded'] as const;
+    const fields = [
+      'blocks',
+      'endsWakeup',
+      'endsSwitch',
+      'filtered',
+      'lostStarts',
+      'lostCounts',
+      'lostStacks',
+      'seeded',
+    ] as const;
     const slot = Math.ceil(m.info.valueSize / 8) * 8;
     for (let off = 0; off + slot <= v.length; off += slot) {
       fields.forEach((f, i) => {

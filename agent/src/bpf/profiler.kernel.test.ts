@@ -21,10 +21,14 @@ const FREQ = 99;
 function assertCount(samples: number, cpu: number, what: string): void {
   const expected = cpu * FREQ;
   const tol = Math.max(5, expected * 0.15);
-  assert.ok(Math.abs(samples - expected) <= tol, `${what}: ${samples} samples, expected ${expected.toFixed(1)} ± ${tol.toFixed(1)} (${cpu.toFixed(2)} CPU s × ${FREQ} Hz)`);
+  assert.ok(
+    Math.abs(samples - expected) <= tol,
+    `${what}: ${samples} samples, expected ${expected.toFixed(1)} ± ${tol.toFixed(1)} (${cpu.toFixed(2)} CPU s × ${FREQ} Hz)`
+  );
 }
 
-const total = (w: SampleWindow, pid?: number) => w.samples.filter((s) => pid === undefined || s.pid === pid).reduce((a, s) => a + s.count, 0);
+const total = (w: SampleWindow, pid?: number) =>
+  w.samples.filter((s) => pid === undefined || s.pid === pid).reduce((a, s) => a + s.count, 0);
 
 test('pid filter: only the target, its user stack symbolized from main to the leaf, count = CPU time × Hz', async () => {
   const spin = spinner(10);
@@ -38,7 +42,8 @@ test('pid filter: only the target, its user stack symbolized from main to the le
     const w = p.stop();
     const cpu = cpuSeconds(spin.pid) - c0;
     assert.ok(w.samples.length > 0);
-    for (const s of w.samples) assert.equal(s.pid, spin.pid, `sample from pid ${s.pid} (${s.comm}) leaked through the pid filter`);
+    for (const s of w.samples)
+      assert.equal(s.pid, spin.pid, `sample from pid ${s.pid} (${s.comm}) leaked through the pid filter`);
     assertCount(total(w), cpu, 'spinner');
 
     const sym = await new Symbolizer().symbolize(w.samples);
@@ -46,7 +51,11 @@ test('pid filter: only the target, its user stack symbolized from main to the le
     for (const s of sym) {
       const names = s.user.map((f) => f.name);
       const i = names.indexOf('main');
-      if (i >= 0 && names.slice(i, i + 4).join(';') === 'main;autotracing_spin_outer;autotracing_spin_middle;autotracing_spin_leaf') full += s.count;
+      if (
+        i >= 0 &&
+        names.slice(i, i + 4).join(';') === 'main;autotracing_spin_outer;autotracing_spin_middle;autotracing_spin_leaf'
+      )
+        full += s.count;
       assert.equal(s.comm, 'spinner');
     }
     assert.ok(full / total(w) > 0.9, `${full}/${total(w)} samples carry the full known stack`);
@@ -60,7 +69,9 @@ test('pid filter: only the target, its user stack symbolized from main to the le
 });
 
 test('kernel stacks: a syscall-heavy stressor shows its syscall path', async () => {
-  const stress = spawn('stress-ng', ['--open', '1', '--timeout', '6s', '--quiet', '--temp-path', '/tmp'], { stdio: 'ignore' });
+  const stress = spawn('stress-ng', ['--open', '1', '--timeout', '6s', '--quiet', '--temp-path', '/tmp'], {
+    stdio: 'ignore',
+  });
   try {
     await sleep(800);
     const p = new Profiler({ frequency: FREQ });
@@ -77,10 +88,19 @@ test('kernel stacks: a syscall-heavy stressor shows its syscall path', async () 
       kernelSamples += s.count;
       const names = s.kernel.map((f) => f.name);
       assert.ok(s.kernel.every((f) => f.kind === 'kernel'));
-      if (names.includes('do_syscall_64') && names.some((n) => /^(__x64_sys_(open|openat|openat2|close|creat)|do_sys_openat2|__x64_sys_unlink|do_unlinkat)$/.test(n))) syscallPath += s.count;
+      if (
+        names.includes('do_syscall_64') &&
+        names.some((n) =>
+          /^(__x64_sys_(open|openat|openat2|close|creat)|do_sys_openat2|__x64_sys_unlink|do_unlinkat)$/.test(n)
+        )
+      )
+        syscallPath += s.count;
     }
     assert.ok(kernelSamples > 20, `only ${kernelSamples} kernel samples`);
-    assert.ok(syscallPath / kernelSamples > 0.5, `${syscallPath}/${kernelSamples} kernel samples go through do_syscall_64 into open/close/unlink`);
+    assert.ok(
+      syscallPath / kernelSamples > 0.5,
+      `${syscallPath}/${kernelSamples} kernel samples go through do_syscall_64 into open/close/unlink`
+    );
   } finally {
     stress.kill('SIGKILL');
   }
@@ -134,7 +154,8 @@ test('continuous mode: drained windows tile the timeline and add up to the CPU t
     for (let i = 1; i < windows.length; i++) assert.equal(windows[i]!.startedAt, windows[i - 1]!.endedAt);
     const sum = windows.reduce((a, w) => a + total(w, spin.pid), 0);
     assertCount(sum, cpu, 'sum of windows');
-    for (const w of windows.slice(0, 6)) assert.ok(total(w) > 0, `a 500 ms window of a busy process with ${total(w)} samples`);
+    for (const w of windows.slice(0, 6))
+      assert.ok(total(w) > 0, `a 500 ms window of a busy process with ${total(w)} samples`);
     const st = windows.reduce((a, w) => a + w.stats.samples, 0);
     assert.equal(st, sum, 'kernel-side sample counter agrees with the counted samples');
   } finally {

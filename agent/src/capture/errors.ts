@@ -16,7 +16,7 @@ export class CaptureError extends Error {
     readonly code: CaptureErrorCode,
     message: string,
     /** when the request may succeed if retried, ms since epoch (BUSY, BUDGET, COOLDOWN) */
-    readonly retryAt?: number,
+    readonly retryAt?: number
   ) {
     super(message);
     this.name = 'CaptureError';

@@ -74,7 +74,7 @@ export class CaptureManager {
       host: () => string;
       limits: () => CaptureLimits;
       now?: () => number;
-    },
+    }
   ) {}
 
   private now(): number {
@@ -101,7 +101,11 @@ export class CaptureManager {
     if (this.stopping) return new CaptureError('STOPPING', 'the agent is shutting down');
     const { maxConcurrent, budgetPerHourMs } = this.deps.limits();
     if (this.running.size >= maxConcurrent) {
-      return new CaptureError('BUSY', `${this.running.size} capture(s) already running (capture.maxConcurrent = ${maxConcurrent})`, this.now() + 1000);
+      return new CaptureError(
+        'BUSY',
+        `${this.running.size} capture(s) already running (capture.maxConcurrent = ${maxConcurrent})`,
+        this.now() + 1000
+      );
     }
     const now = this.now();
     const used = this.budgetUsedMs(now);
@@ -119,7 +123,7 @@ export class CaptureManager {
       return new CaptureError(
         'BUDGET',
         `capture budget spent: ${Math.round(used / 1000)} s of ${Math.round(budgetPerHourMs / 1000)} s used in the last hour, ${Math.round(durationMs / 1000)} s asked (capture.budgetPerHour)`,
-        retryAt,
+        retryAt
       );
     }
     return null;
@@ -150,11 +154,25 @@ export class CaptureManager {
     this.running.set(ev.id, entry);
     this.deps.metrics.capturesInFlight.set({ type: plan.type }, this.inFlightOf(plan.type));
     this.deps.metrics.budgetUsed.set(this.budgetUsedMs() / 1000);
-    log.info({ trigger: plan.trigger, container: plan.container?.id ?? null, durationMs: plan.durationMs, manual: plan.manual }, 'capture started');
+    log.info(
+      {
+        trigger: plan.trigger,
+        container: plan.container?.id ?? null,
+        durationMs: plan.durationMs,
+        manual: plan.manual,
+      },
+      'capture started'
+    );
     return { id: ev.id, done };
   }
 
-  private async execute(id: string, plan: CapturePlan, abort: AbortController, log: Logger, t0: number): Promise<AutotracingEvent> {
+  private async execute(
+    id: string,
+    plan: CapturePlan,
+    abort: AbortController,
+    log: Logger,
+    t0: number
+  ): Promise<AutotracingEvent> {
     const degraded: string[] = [];
     const ctx: CaptureContext = {
       eventId: id,
@@ -185,8 +203,14 @@ export class CaptureManager {
       if (out.container !== undefined) this.deps.store.updateEvent(id, { container: out.container });
       event = this.deps.store.completeEvent(
         id,
-        { status, summary: out.summary, data: out.data, timeEnd: this.now(), ...(degraded.length ? { error: degraded.join('; ') } : {}) },
-        profiles,
+        {
+          status,
+          summary: out.summary,
+          data: out.data,
+          timeEnd: this.now(),
+          ...(degraded.length ? { error: degraded.join('; ') } : {}),
+        },
+        profiles
       );
     } catch (e) {
       status = 'failed';

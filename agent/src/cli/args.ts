@@ -11,10 +11,15 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
   }
 }
 
-export function num(flag: string, v: string | undefined, opts: { min?: number; max?: number; int?: boolean } = {}): number | undefined {
+export function num(
+  flag: string,
+  v: string | undefined,
+  opts: { min?: number; max?: number; int?: boolean } = {}
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n))) throw new UsageError(`--${flag}: expected ${opts.int ? 'an integer' : 'a number'}, got "${v}"`);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)))
+    throw new UsageError(`--${flag}: expected ${opts.int ? 'an integer' : 'a number'}, got "${v}"`);
   if (opts.min !== undefined && n < opts.min) throw new UsageError(`--${flag}: must be at least ${opts.min}, got ${n}`);
   if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${flag}: must be at most ${opts.max}, got ${n}`);
   return n;

@@ -10,7 +10,15 @@ import type { FastifyInstance } from 'fastify';
 import { fromPprof } from '../profiles/pprof';
 import { fromFolded } from '../profiles/folded';
 import { buildServer } from '../api/server';
-import { ADMIN_TOKEN, READ_TOKEN, addEvent, makeTestAgent, smallProfile, testContainer, type TestAgent } from '../api/testAgent';
+import {
+  ADMIN_TOKEN,
+  READ_TOKEN,
+  addEvent,
+  makeTestAgent,
+  smallProfile,
+  testContainer,
+  type TestAgent,
+} from '../api/testAgent';
 import type { AutotracingEvent, NestedFlamegraph } from '../api/schemas';
 import { UsageError } from './args';
 import { ApiClient, listenToUrl, resolveTarget, ClientError, type Io } from './client';
@@ -63,7 +71,7 @@ describe('client commands', () => {
           type: i % 2 ? 'cpuidle' : 'cpusys',
           container: i % 2 ? testContainer(7) : null,
           profiles: i === 9 ? { cpu: smallProfile(), offcpu: smallProfile(5, { unit: 'nanoseconds' }) } : undefined,
-        }),
+        })
       );
     }
     app = await buildServer(agent, { https: null, heartbeatMs: 100 });
@@ -93,7 +101,7 @@ describe('client commands', () => {
     const list = JSON.parse(j.stdout()) as AutotracingEvent[];
     assert.deepEqual(
       list.map((e) => e.id),
-      [events[8]!.id, events[6]!.id, events[4]!.id],
+      [events[8]!.id, events[6]!.id, events[4]!.id]
     );
     const byContainer = io(env);
     await runEvents(['list', '--container', 'app-7', '--json'], byContainer);
@@ -125,7 +133,10 @@ describe('client commands', () => {
     const j = io(env);
     await runEvents(['show', e.id, '--json'], j);
     assert.deepEqual(JSON.parse(j.stdout()), e);
-    await assert.rejects(runEvents(['show', '01HZZZZZZZZZZZZZZZZZZZZZZZ'], io(env)), (err: Error) => err instanceof ClientError && /no event/.test(err.message));
+    await assert.rejects(
+      runEvents(['show', '01HZZZZZZZZZZZZZZZZZZZZZZZ'], io(env)),
+      (err: Error) => err instanceof ClientError && /no event/.test(err.message)
+    );
     await assert.rejects(runEvents(['show', 'short'], io(env)), UsageError);
   });
 
@@ -144,14 +155,20 @@ describe('client commands', () => {
     await runFlamegraph([id, '--format', 'svg', '--output', out], s);
     assert.match(s.stderr(), /wrote .*fg\.svg \(svg, profile "cpu"/);
     const problems: string[] = [];
-    new DOMParser({ onError: (level: string, msg: string) => void problems.push(`${level}: ${msg}`) }).parseFromString(readFileSync(out, 'utf8'), 'image/svg+xml');
+    new DOMParser({ onError: (level: string, msg: string) => void problems.push(`${level}: ${msg}`) }).parseFromString(
+      readFileSync(out, 'utf8'),
+      'image/svg+xml'
+    );
     assert.deepEqual(problems, []);
     const p = io(env);
     await runFlamegraph([id, '--format', 'pprof'], p);
     assert.equal(fromPprof(p.bytes()).total, 10);
     await assert.rejects(runFlamegraph([id, '--format', 'pprof'], io(env, true)), /binary/);
     await assert.rejects(runFlamegraph([id, '--format', 'png'], io(env)), UsageError);
-    await assert.rejects(runFlamegraph([id, '--profile', 'alloc'], io(env)), (err: Error) => err instanceof ClientError && /no profile "alloc"/.test(err.message));
+    await assert.rejects(
+      runFlamegraph([id, '--profile', 'alloc'], io(env)),
+      (err: Error) => err instanceof ClientError && /no profile "alloc"/.test(err.message)
+    );
   });
 
   test('trigger: starts a capture; --wait follows the stream to the end and prints it', async () => {
@@ -167,7 +184,10 @@ describe('client commands', () => {
     assert.match(w.stdout(), /^cpuidle capture \w{26}: complete/);
     assert.match(w.stdout(), /capture window 2 s/);
     // refusals carry the agent's message
-    await assert.rejects(runTrigger(['dload'], io(adminEnv)), (err: Error) => err instanceof ClientError && err.status === 501 && /cannot capture yet/.test(err.message));
+    await assert.rejects(
+      runTrigger(['dload'], io(adminEnv)),
+      (err: Error) => err instanceof ClientError && err.status === 501 && /cannot capture yet/.test(err.message)
+    );
     await assert.rejects(runTrigger(['nosuch'], io(adminEnv)), UsageError);
     await assert.rejects(runTrigger(['cpusys', '--duration', '10m'], io(adminEnv)), UsageError);
   });
@@ -183,10 +203,22 @@ describe('client commands', () => {
 
   test('errors: connection refused, 401 without or with a bad token, 403 for a read token, bad URL', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    await assert.rejects(runEvents(['list'], io({ AUTOTRACING_URL: dead })), (err: Error) => err instanceof ClientError && /connection refused/.test(err.message) && err.message.includes(dead));
-    await assert.rejects(runEvents(['list'], io({ AUTOTRACING_URL: url })), (err: Error) => err instanceof ClientError && err.status === 401 && /needs a token/.test(err.message));
-    await assert.rejects(runEvents(['list', '--token', 'wrong-token-0123456789abcdef'], io({ AUTOTRACING_URL: url })), (err: Error) => /rejected the token from --token/.test(err.message));
-    await assert.rejects(runTrigger(['cpusys'], io(env)), (err: Error) => err instanceof ClientError && err.status === 403 && /admin token/.test(err.message));
+    await assert.rejects(
+      runEvents(['list'], io({ AUTOTRACING_URL: dead })),
+      (err: Error) => err instanceof ClientError && /connection refused/.test(err.message) && err.message.includes(dead)
+    );
+    await assert.rejects(
+      runEvents(['list'], io({ AUTOTRACING_URL: url })),
+      (err: Error) => err instanceof ClientError && err.status === 401 && /needs a token/.test(err.message)
+    );
+    await assert.rejects(
+      runEvents(['list', '--token', 'wrong-token-0123456789abcdef'], io({ AUTOTRACING_URL: url })),
+      (err: Error) => /rejected the token from --token/.test(err.message)
+    );
+    await assert.rejects(
+      runTrigger(['cpusys'], io(env)),
+      (err: Error) => err instanceof ClientError && err.status === 403 && /admin token/.test(err.message)
+    );
     await assert.rejects(runEvents(['list', '--url', 'ftp://x'], io(env)), UsageError);
     await assert.rejects(runEvents(['list', '--url', 'http://user:pw@host'], io(env)), UsageError);
     // the command table entries exist and return through main's error handling
@@ -196,13 +228,22 @@ describe('client commands', () => {
   test('URL and token: flags over env over --config; the config picks the token by scope', async () => {
     const port = Number(new URL(url).port);
     const cfg = join(dir, 'agent.yaml');
-    writeFileSync(cfg, `api:\n  listen: 0.0.0.0:${port}\n  tokens:\n    read: [${READ_TOKEN}]\n    admin: [${ADMIN_TOKEN}]\n`);
+    writeFileSync(
+      cfg,
+      `api:\n  listen: 0.0.0.0:${port}\n  tokens:\n    read: [${READ_TOKEN}]\n    admin: [${ADMIN_TOKEN}]\n`
+    );
     const t = resolveTarget({ config: cfg }, {}, 'read');
     assert.equal(t.url, `http://127.0.0.1:${port}`);
     assert.equal(t.token, READ_TOKEN);
     assert.equal(resolveTarget({ config: cfg }, {}, 'admin').token, ADMIN_TOKEN);
-    assert.equal(resolveTarget({ config: cfg }, { AUTOTRACING_URL: 'http://h:1', AUTOTRACING_TOKEN: 'envtoken' }, 'read').url, 'http://h:1');
-    assert.equal(resolveTarget({ config: cfg, token: 'flagtoken' }, { AUTOTRACING_TOKEN: 'envtoken' }, 'read').token, 'flagtoken');
+    assert.equal(
+      resolveTarget({ config: cfg }, { AUTOTRACING_URL: 'http://h:1', AUTOTRACING_TOKEN: 'envtoken' }, 'read').url,
+      'http://h:1'
+    );
+    assert.equal(
+      resolveTarget({ config: cfg, token: 'flagtoken' }, { AUTOTRACING_TOKEN: 'envtoken' }, 'read').token,
+      'flagtoken'
+    );
     assert.equal(resolveTarget({}, {}, 'read').url, 'http://127.0.0.1:19704');
     assert.equal(resolveTarget({}, {}, 'read').token, null);
     assert.equal(listenToUrl('[::]:19704', true), 'https://[::1]:19704');
@@ -213,6 +254,9 @@ describe('client commands', () => {
     await runEvents(['list', '--config', cfg, '--limit', '2', '--json'], c);
     assert.equal((JSON.parse(c.stdout()) as unknown[]).length, 2);
     writeFileSync(join(dir, 'bad.yaml'), 'api:\n  lisen: x\n');
-    await assert.rejects(runEvents(['list', '--config', join(dir, 'bad.yaml')], io({})), (err: Error) => err instanceof UsageError && /api\.lisen/.test(err.message));
+    await assert.rejects(
+      runEvents(['list', '--config', join(dir, 'bad.yaml')], io({})),
+      (err: Error) => err instanceof UsageError && /api\.lisen/.test(err.message)
+    );
   });
 });

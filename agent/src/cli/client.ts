@@ -38,7 +38,7 @@ export class ClientError extends Error {
   constructor(
     message: string,
     readonly status?: number,
-    readonly code?: string,
+    readonly code?: string
   ) {
     super(message);
   }
@@ -69,8 +69,10 @@ function normalizeUrl(raw: string, from: string): string {
   } catch {
     throw new UsageError(`${from}: "${raw}" is not a URL (e.g. http://127.0.0.1:19704)`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`${from}: only http:// and https:// URLs, got "${raw}"`);
-  if (u.username || u.password) throw new UsageError(`${from}: put the token in --token or AUTOTRACING_TOKEN, not in the URL`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new UsageError(`${from}: only http:// and https:// URLs, got "${raw}"`);
+  if (u.username || u.password)
+    throw new UsageError(`${from}: put the token in --token or AUTOTRACING_TOKEN, not in the URL`);
   return u.toString().replace(/\/+$/, '');
 }
 
@@ -79,7 +81,11 @@ function normalizeUrl(raw: string, from: string): string {
  * config token: an admin token for commands that change something, else a read token (either works
  * for reading; the least powerful one is sent).
  */
-export function resolveTarget(flags: { url?: string; token?: string; config?: string }, env: NodeJS.ProcessEnv, scope: 'read' | 'admin'): Target {
+export function resolveTarget(
+  flags: { url?: string; token?: string; config?: string },
+  env: NodeJS.ProcessEnv,
+  scope: 'read' | 'admin'
+): Target {
   let fromConfig: { url: string; token: string | null } | null = null;
   if (flags.config !== undefined) {
     let c;
@@ -96,7 +102,13 @@ export function resolveTarget(flags: { url?: string; token?: string; config?: st
   const envUrl = env.AUTOTRACING_URL || undefined;
   const envToken = env.AUTOTRACING_TOKEN || undefined;
   const [rawUrl, urlFrom] =
-    flags.url !== undefined ? [flags.url, '--url'] : envUrl !== undefined ? [envUrl, 'AUTOTRACING_URL'] : fromConfig ? [fromConfig.url, `api.listen in ${flags.config}`] : [DEFAULT_URL, 'the default'];
+    flags.url !== undefined
+      ? [flags.url, '--url']
+      : envUrl !== undefined
+        ? [envUrl, 'AUTOTRACING_URL']
+        : fromConfig
+          ? [fromConfig.url, `api.listen in ${flags.config}`]
+          : [DEFAULT_URL, 'the default'];
   const [token, tokenFrom] =
     flags.token !== undefined
       ? [flags.token, '--token']
@@ -200,16 +212,28 @@ export class ApiClient {
             ? `the agent at ${t.url} needs a token (401: ${message}): pass --token, set AUTOTRACING_TOKEN, or --config with api.tokens`
             : `the agent at ${t.url} rejected the token from ${t.tokenFrom} (401: ${message})`,
           401,
-          code,
+          code
         );
       case 403:
-        throw new ClientError(`the token from ${t.tokenFrom} may only read; ${o.what ?? 'this'} needs an admin token (403: ${message})`, 403, code);
+        throw new ClientError(
+          `the token from ${t.tokenFrom} may only read; ${o.what ?? 'this'} needs an admin token (403: ${message})`,
+          403,
+          code
+        );
       case 404:
         throw new ClientError(message, 404, code);
       case 429:
-        throw new ClientError(`${message}${res.headers.get('retry-after') ? ` (retry after ${res.headers.get('retry-after')}s)` : ''}`, 429, code);
+        throw new ClientError(
+          `${message}${res.headers.get('retry-after') ? ` (retry after ${res.headers.get('retry-after')}s)` : ''}`,
+          429,
+          code
+        );
       default:
-        throw new ClientError(`${o.what ? `${o.what}: ` : ''}HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, res.status, code);
+        throw new ClientError(
+          `${o.what ? `${o.what}: ` : ''}HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`,
+          res.status,
+          code
+        );
     }
   }
 
@@ -227,7 +251,13 @@ export class ApiClient {
    * Follows a server-sent event stream until `onMessage` returns true (resolves true) or the stream
    * ends (resolves false). Abort with `signal`.
    */
-  async stream(path: string, query: Record<string, string | undefined>, onMessage: (event: string, data: string, id: string | undefined) => boolean, signal: AbortSignal, onOpen?: () => void): Promise<boolean> {
+  async stream(
+    path: string,
+    query: Record<string, string | undefined>,
+    onMessage: (event: string, data: string, id: string | undefined) => boolean,
+    signal: AbortSignal,
+    onOpen?: () => void
+  ): Promise<boolean> {
     const res = await this.request('GET', path, { query, accept: 'text/event-stream', timeoutMs: 2 ** 31 - 1, signal });
     if (!res.body) return false;
     onOpen?.();

@@ -19,12 +19,17 @@ export async function runFlamegraph(argv: string[], io: Io = processIo): Promise
     output: { type: 'string', short: 'o' },
   });
   const id = positionals[0];
-  if (id === undefined || positionals.length > 1) throw new UsageError('usage: flamegraph ID [--format folded|json|svg|pprof] [--profile NAME] [--output FILE]');
-  if (!/^[0-9A-Za-z]{26}$/.test(id)) throw new UsageError(`"${id}" is not an event id (26 characters, as events list prints them)`);
+  if (id === undefined || positionals.length > 1)
+    throw new UsageError('usage: flamegraph ID [--format folded|json|svg|pprof] [--profile NAME] [--output FILE]');
+  if (!/^[0-9A-Za-z]{26}$/.test(id))
+    throw new UsageError(`"${id}" is not an event id (26 characters, as events list prints them)`);
   const format = (values.format ?? 'folded') as CliFormat;
-  if (!FLAMEGRAPH_CLI_FORMATS.includes(format)) throw new UsageError(`--format: one of ${FLAMEGRAPH_CLI_FORMATS.join(', ')}, got "${values.format}"`);
-  if (values.profile !== undefined && !/^[a-z0-9_-]{1,64}$/.test(values.profile)) throw new UsageError(`--profile: "${values.profile}" is not a profile name (e.g. cpu)`);
-  if (format === 'pprof' && values.output === undefined && io.isTTY) throw new UsageError('--format pprof is binary: add --output FILE');
+  if (!FLAMEGRAPH_CLI_FORMATS.includes(format))
+    throw new UsageError(`--format: one of ${FLAMEGRAPH_CLI_FORMATS.join(', ')}, got "${values.format}"`);
+  if (values.profile !== undefined && !/^[a-z0-9_-]{1,64}$/.test(values.profile))
+    throw new UsageError(`--profile: "${values.profile}" is not a profile name (e.g. cpu)`);
+  if (format === 'pprof' && values.output === undefined && io.isTTY)
+    throw new UsageError('--format pprof is binary: add --output FILE');
   const client = new ApiClient(resolveTarget(values, io.env, 'read'));
   const res = await client.request('GET', `/api/v1/events/${id}/flamegraph`, {
     query: { format: API_FORMAT[format], profile: values.profile },
@@ -50,9 +55,15 @@ const FINAL = new Set(['complete', 'partial', 'failed']);
  * the stream is not available), checking the event once the stream is open so a capture that ended
  * in between is not missed.
  */
-export async function waitForEvent(client: ApiClient, id: string, timeoutMs: number, pollMs = 1000): Promise<AutotracingEvent> {
+export async function waitForEvent(
+  client: ApiClient,
+  id: string,
+  timeoutMs: number,
+  pollMs = 1000
+): Promise<AutotracingEvent> {
   const deadline = Date.now() + timeoutMs;
-  const tooLate = (): ClientError => new ClientError(`capture ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+  const tooLate = (): ClientError =>
+    new ClientError(`capture ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`);
   const abort = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -81,7 +92,7 @@ export async function waitForEvent(client: ApiClient, id: string, timeoutMs: num
         },
         abort.signal,
         // the capture may have ended before the stream opened
-        () => void check().catch(() => undefined),
+        () => void check().catch(() => undefined)
       );
     } catch (e) {
       const aborted = (e as { name?: string }).name === 'AbortError';
@@ -111,10 +122,15 @@ export async function runTrigger(argv: string[], io: Io = processIo): Promise<nu
     json: { type: 'boolean' },
   });
   const type = positionals[0];
-  if (type === undefined || positionals.length > 1) throw new UsageError(`usage: trigger TYPE [--container ID] [--duration S] [--wait]   (TYPE: ${TRACER_TYPES.join(', ')})`);
-  if (!(TRACER_TYPES as readonly string[]).includes(type)) throw new UsageError(`"${type}" is not a tracer type (${TRACER_TYPES.join(', ')})`);
+  if (type === undefined || positionals.length > 1)
+    throw new UsageError(
+      `usage: trigger TYPE [--container ID] [--duration S] [--wait]   (TYPE: ${TRACER_TYPES.join(', ')})`
+    );
+  if (!(TRACER_TYPES as readonly string[]).includes(type))
+    throw new UsageError(`"${type}" is not a tracer type (${TRACER_TYPES.join(', ')})`);
   const durationMs = seconds('duration', values.duration);
-  if (durationMs !== undefined && (durationMs < 100 || durationMs > 300_000)) throw new UsageError('--duration: between 100ms and 5m');
+  if (durationMs !== undefined && (durationMs < 100 || durationMs > 300_000))
+    throw new UsageError('--duration: between 100ms and 5m');
   const client = new ApiClient(resolveTarget(values, io.env, 'admin'));
   const req: CaptureRequest = { type: type as TracerType };
   if (values.container !== undefined) req.container = values.container;
@@ -122,7 +138,10 @@ export async function runTrigger(argv: string[], io: Io = processIo): Promise<nu
   const acc = await client.postJson<CaptureAccepted>('/api/v1/captures', req, { what: 'a manual capture' });
   if (!values.wait) {
     if (values.json) io.out(JSON.stringify(acc) + '\n');
-    else io.out(`capture ${acc.id} started (${type}${req.container ? ` in ${req.container}` : ''}, ${acc.status})\nfollow it with: npm run -s agent -- events show ${acc.id}\n`);
+    else
+      io.out(
+        `capture ${acc.id} started (${type}${req.container ? ` in ${req.container}` : ''}, ${acc.status})\nfollow it with: npm run -s agent -- events show ${acc.id}\n`
+      );
     return 0;
   }
   io.err(`capture ${acc.id} started (${type}); waiting for it to finish…\n`);

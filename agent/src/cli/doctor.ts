@@ -13,7 +13,11 @@ export function runDoctor(opts: { json: boolean }): number {
       const mark = c.ok ? 'ok  ' : c.required ? 'FAIL' : 'no  ';
       out.push(`  ${mark}  ${c.name.padEnd(width)}  ${c.detail}`);
     }
-    out.push(failedRequired.length ? `\n${failedRequired.length} required check(s) failed: the agent cannot capture evidence here.` : '\nAll required checks pass.');
+    out.push(
+      failedRequired.length
+        ? `\n${failedRequired.length} required check(s) failed: the agent cannot capture evidence here.`
+        : '\nAll required checks pass.'
+    );
     process.stdout.write(out.join('\n') + '\n');
   }
   return failedRequired.length ? 1 : 0;

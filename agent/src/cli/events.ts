@@ -42,7 +42,14 @@ export function table(header: string[], rows: string[][]): string {
 export function eventsTable(events: readonly AutotracingEvent[]): string {
   return table(
     ['TIME', 'TYPE', 'CONTAINER', 'STATUS', 'SUMMARY', 'ID'],
-    events.map((e) => [localTime(e.time), e.type, truncate(containerLabel(e), 24), e.status, truncate(e.summary, 60), e.id]),
+    events.map((e) => [
+      localTime(e.time),
+      e.type,
+      truncate(containerLabel(e), 24),
+      e.status,
+      truncate(e.summary, 60),
+      e.id,
+    ])
   );
 }
 
@@ -73,7 +80,9 @@ export function describeValue(key: string, v: unknown, indent: string, out: stri
       for (const item of v.slice(0, MAX_ITEMS)) {
         if (isScalar(item) || Array.isArray(item)) out.push(`${indent}  - ${fmtScalar(item)}`);
         else {
-          const parts = Object.entries(item as Record<string, unknown>).map(([k, x]) => `${k}=${isScalar(x) ? fmtScalar(x) : truncate(JSON.stringify(x), 80)}`);
+          const parts = Object.entries(item as Record<string, unknown>).map(
+            ([k, x]) => `${k}=${isScalar(x) ? fmtScalar(x) : truncate(JSON.stringify(x), 80)}`
+          );
           out.push(`${indent}  - ${truncate(parts.join(', '), 220)}`);
         }
       }
@@ -83,13 +92,18 @@ export function describeValue(key: string, v: unknown, indent: string, out: stri
     out.push(`${indent}${key}: ${fmtScalar(v)}`);
   } else {
     out.push(`${indent}${key}:`);
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) describeValue(k, x, `${indent}  `, out, depth + 1);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      describeValue(k, x, `${indent}  `, out, depth + 1);
   }
 }
 
 function flamegraphRefs(e: AutotracingEvent): FlamegraphRef[] {
   const refs = e.data.flamegraphs;
-  return Array.isArray(refs) ? refs.filter((r): r is FlamegraphRef => typeof r === 'object' && r !== null && typeof (r as FlamegraphRef).name === 'string') : [];
+  return Array.isArray(refs)
+    ? refs.filter(
+        (r): r is FlamegraphRef => typeof r === 'object' && r !== null && typeof (r as FlamegraphRef).name === 'string'
+      )
+    : [];
 }
 
 export function describeEvent(e: AutotracingEvent): string {
@@ -109,7 +123,10 @@ export function describeEvent(e: AutotracingEvent): string {
   } else row('container', '- (host-wide)');
   const t = e.trigger;
   row('trigger', t.reason);
-  row('', `${t.metric} = ${fmtNumber(t.value)} (threshold ${fmtNumber(t.threshold)}, baseline ${fmtNumber(t.baseline)}, delta ${t.delta >= 0 ? '+' : ''}${fmtNumber(t.delta)})`);
+  row(
+    '',
+    `${t.metric} = ${fmtNumber(t.value)} (threshold ${fmtNumber(t.threshold)}, baseline ${fmtNumber(t.baseline)}, delta ${t.delta >= 0 ? '+' : ''}${fmtNumber(t.delta)})`
+  );
   row('summary', e.summary);
   if (e.error) row('error', e.error);
   const graphs = flamegraphRefs(e);
@@ -118,7 +135,9 @@ export function describeEvent(e: AutotracingEvent): string {
   if (graphs.length === 0 && rest.length === 0) out.push('  (none stored)');
   for (const g of graphs) {
     out.push(`  flame graph "${g.name}": ${g.title}, ${fmtNumber(g.total)} ${g.unit}, ${g.stacks} distinct stacks`);
-    out.push(`    npm run -s agent -- flamegraph ${e.id} --profile ${g.name} --format svg --output ${e.id}-${g.name}.svg`);
+    out.push(
+      `    npm run -s agent -- flamegraph ${e.id} --profile ${g.name} --format svg --output ${e.id}-${g.name}.svg`
+    );
   }
   for (const [k, v] of rest) describeValue(k, v, '  ', out);
   return out.join('\n') + '\n';
@@ -145,7 +164,9 @@ export async function runEventsList(argv: string[], io: Io = processIo): Promise
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.type !== undefined) {
-    for (const t of values.type.split(',')) if (!(TRACER_TYPES as readonly string[]).includes(t)) throw new UsageError(`--type: "${t}" is not one of ${TRACER_TYPES.join(', ')}`);
+    for (const t of values.type.split(','))
+      if (!(TRACER_TYPES as readonly string[]).includes(t))
+        throw new UsageError(`--type: "${t}" is not one of ${TRACER_TYPES.join(', ')}`);
   }
   const limit = num('limit', values.limit, { int: true, min: 1, max: 1_000_000 }) ?? DEFAULT_LIST_LIMIT;
   const client = new ApiClient(resolveTarget(values, io.env, 'read'));
@@ -174,7 +195,8 @@ export async function runEventsShow(argv: string[], io: Io = processIo): Promise
   const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, json: { type: 'boolean' } });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1) throw new UsageError('usage: events show ID [--json]');
-  if (!/^[0-9A-Za-z]{26}$/.test(id)) throw new UsageError(`"${id}" is not an event id (26 characters, as events list prints them)`);
+  if (!/^[0-9A-Za-z]{26}$/.test(id))
+    throw new UsageError(`"${id}" is not an event id (26 characters, as events list prints them)`);
   const client = new ApiClient(resolveTarget(values, io.env, 'read'));
   const e = await client.getJson<AutotracingEvent>(`/api/v1/events/${id}`);
   io.out(values.json ? JSON.stringify(e, null, 2) + '\n' : describeEvent(e));

@@ -24,7 +24,8 @@ type Command = (argv: string[]) => Promise<number> | number;
 const commands: Record<string, Command> = {
   ...clientCommands,
   run: async (argv) => (await import('./run.js')).runDaemon(argv),
-  doctor: async (argv) => (await import('./doctor.js')).runDoctor({ json: !!parse(argv, { json: { type: 'boolean' } }).values.json }),
+  doctor: async (argv) =>
+    (await import('./doctor.js')).runDoctor({ json: !!parse(argv, { json: { type: 'boolean' } }).values.json }),
   profile: async (argv) => (await import('./profile.js')).runProfile(argv),
 };
 
@@ -59,6 +60,6 @@ if (require.main === module) {
     (e: unknown) => {
       process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = 1;
-    },
+    }
   );
 }

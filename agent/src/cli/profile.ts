@@ -31,7 +31,9 @@ export function resolveCgroup(arg: string): CgroupFilter {
   if (v1 && layout.v1.has('cpu') && fs.existsSync(v1)) return { dir: v1, hierarchy: 'v1-cpu' };
   const uni = cgroupDir(layout, 'unified', arg);
   if (uni && fs.existsSync(uni)) return { dir: uni, hierarchy: 'unified' };
-  throw new UsageError(`--cgroup: no cgroup "${arg}" in the cpu controller's hierarchy${cpu ? ` (${cpu})` : ''} or the unified one${u ? ` (${u})` : ''}`);
+  throw new UsageError(
+    `--cgroup: no cgroup "${arg}" in the cpu controller's hierarchy${cpu ? ` (${cpu})` : ''} or the unified one${u ? ` (${u})` : ''}`
+  );
 }
 
 export async function runProfile(argv: string[]): Promise<number> {
@@ -52,8 +54,10 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (pid !== undefined && values.cgroup) throw new UsageError('--pid and --cgroup cannot be combined');
   if (pid !== undefined && !fs.existsSync(`/proc/${pid}`)) throw new UsageError(`--pid: no process ${pid}`);
   const format = (values.format ?? 'folded') as Format;
-  if (!PROFILE_FORMATS.includes(format)) throw new UsageError(`--format: one of ${PROFILE_FORMATS.join(', ')}, got "${values.format}"`);
-  if (format === 'pprof' && !values.output && process.stdout.isTTY) throw new UsageError('--format pprof is binary: add --output FILE');
+  if (!PROFILE_FORMATS.includes(format))
+    throw new UsageError(`--format: one of ${PROFILE_FORMATS.join(', ')}, got "${values.format}"`);
+  if (format === 'pprof' && !values.output && process.stdout.isTTY)
+    throw new UsageError('--format pprof is binary: add --output FILE');
   const cgroup = values.cgroup ? resolveCgroup(values.cgroup) : undefined;
 
   const profiler = new Profiler({ frequency, pid, cgroup, kernelOnly: values['kernel-only'] });
@@ -95,11 +99,13 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (values.output) fs.writeFileSync(values.output, out);
   else process.stdout.write(out);
 
-  const top = processes.slice(0, 3).map((p) => `${p.comm}[${p.pid}] ${((100 * p.samples) / Math.max(1, totalSamples)).toFixed(1)}%`);
+  const top = processes
+    .slice(0, 3)
+    .map((p) => `${p.comm}[${p.pid}] ${((100 * p.samples) / Math.max(1, totalSamples)).toFixed(1)}%`);
   const lost = window.stats.lostStacks + window.stats.lostCounts;
   process.stderr.write(
     `profiled ${scope} for ${((window.endedAt - window.startedAt) / 1000).toFixed(1)} s at ${frequency} Hz: ${totalSamples} samples, ${profile.stackCount} stacks` +
-      `${lost ? `, ${lost} lost` : ''}${top.length ? `; top: ${top.join(', ')}` : ''}${values.output ? ` → ${values.output}` : ''}\n`,
+      `${lost ? `, ${lost} lost` : ''}${top.length ? `; top: ${top.join(', ')}` : ''}${values.output ? ` → ${values.output}` : ''}\n`
   );
   return 0;
 }

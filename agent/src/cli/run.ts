@@ -31,7 +31,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
         (e: unknown) => {
           agent.log.error({ err: e }, 'unclean stop');
           resolve(1);
-        },
+        }
       );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -52,7 +52,10 @@ test('no file: defaults, host name, ./data under the working directory, loopback
   assert.equal(cfg.api.openMetrics, true);
   assert.equal(cfg.store.retention, 7 * 86_400_000);
   assert.equal(cfg.store.maxSize, 2 ** 30);
-  assert.ok(Value.Check(ConfigSchema, cfg), [...Value.Errors(ConfigSchema, cfg)].map((e) => `${e.path} ${e.message}`).join('; '));
+  assert.ok(
+    Value.Check(ConfigSchema, cfg),
+    [...Value.Errors(ConfigSchema, cfg)].map((e) => `${e.path} ${e.message}`).join('; ')
+  );
   // an empty file and an empty mapping mean the same
   assert.deepEqual(okConfig(parseConfigText('', null, { cwd: '/srv/agent' })), cfg);
   assert.deepEqual(okConfig(parseConfigText('{}\n', null, { cwd: '/srv/agent' })), cfg);
@@ -89,7 +92,14 @@ test('every tracer has the common keys and every threshold, with Huatuo defaults
   const m = t.memburst;
   assert.equal(m.anonGrowthRatio, 2);
   assert.equal(m.anonFloorPercent, 70);
-  for (const k of ['growthWindow', 'anonGrowthRate', 'psiSomeThreshold', 'psiFullThreshold', 'directReclaimThreshold', 'allocStallThreshold'] as const) {
+  for (const k of [
+    'growthWindow',
+    'anonGrowthRate',
+    'psiSomeThreshold',
+    'psiFullThreshold',
+    'directReclaimThreshold',
+    'allocStallThreshold',
+  ] as const) {
     assert.equal(typeof m[k], 'number', k);
   }
   const io = t.iotracing;
@@ -123,8 +133,8 @@ tracers:
   memburst: { anonGrowthRate: 50MiB/s }
   iotracing: { awaitThreshold: 20ms, includeDevices: [nvme*, sd?], excludeDevices: [] }
 `,
-      '/etc/huatuo/agent.yaml',
-    ),
+      '/etc/huatuo/agent.yaml'
+    )
   );
   assert.equal(cfg.host, 'node-7');
   assert.equal(cfg.log.level, 'debug');
@@ -173,8 +183,8 @@ api:
   tokens: { read: [short] }
 colour: blue
 `,
-      '/etc/a.yaml',
-    ),
+      '/etc/a.yaml'
+    )
   );
   const expect = [
     /^tracers\.cpusys\.sysThreshold: expected a number between 0 and 100, got "abc" \(\/etc\/a\.yaml:3\)$/,
@@ -190,7 +200,11 @@ colour: blue
     /^api\.tokens\.read\[0\]: a token must be/,
     /^colour: unknown key/,
   ];
-  for (const re of expect) assert.ok(errs.some((e) => re.test(e)), `no error matches ${re}\n${errs.join('\n')}`);
+  for (const re of expect)
+    assert.ok(
+      errs.some((e) => re.test(e)),
+      `no error matches ${re}\n${errs.join('\n')}`
+    );
   assert.equal(errs.length, expect.length, errs.join('\n'));
   assert.ok(!errs.some((e) => e.includes('short')), 'a bad token is never echoed');
 });
@@ -202,9 +216,13 @@ test('loadConfig throws a ConfigError listing the errors', () => {
     writeFileSync(f, 'tracers: { cpusys: { duration: forever } }\n');
     assert.throws(
       () => loadConfig(f),
-      (e: unknown) => e instanceof ConfigError && e.errors.length === 1 && /tracers\.cpusys\.duration/.test(e.message) && e.file === f,
+      (e: unknown) =>
+        e instanceof ConfigError && e.errors.length === 1 && /tracers\.cpusys\.duration/.test(e.message) && e.file === f
     );
-    assert.throws(() => loadConfig(join(dir, 'missing.yaml')), (e: unknown) => e instanceof ConfigError && /cannot read: ENOENT/.test(e.message));
+    assert.throws(
+      () => loadConfig(join(dir, 'missing.yaml')),
+      (e: unknown) => e instanceof ConfigError && /cannot read: ENOENT/.test(e.message)
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -220,12 +238,24 @@ test('YAML syntax errors and duplicate keys name the file and line', () => {
 });
 
 test('durations need units; sizes accept bytes; ranges are enforced with units in the message', () => {
-  assert.match(errorsOf(parseConfigText('tracers: { cpusys: { cooldown: 30 } }', null))[0]!, /cooldown: a duration needs a unit .*"30s"/);
+  assert.match(
+    errorsOf(parseConfigText('tracers: { cpusys: { cooldown: 30 } }', null))[0]!,
+    /cooldown: a duration needs a unit .*"30s"/
+  );
   assert.equal(okConfig(parseConfigText('tracers: { cpusys: { cooldown: 0 } }', null)).tracers.cpusys.cooldown, 0);
   assert.equal(okConfig(parseConfigText('store: { maxSize: 10485760 }', null)).store.maxSize, 10 * 2 ** 20);
-  assert.match(errorsOf(parseConfigText('tracers: { cpusys: { interval: 10ms } }', null))[0]!, /interval: expected a duration between 100ms and 1h, got 10ms/);
-  assert.match(errorsOf(parseConfigText('store: { maxSize: 1KiB }', null))[0]!, /store\.maxSize: expected a size of at least 1MiB, got 1KiB/);
-  assert.match(errorsOf(parseConfigText('tracers: { memburst: { anonGrowthRate: 5GiB } }', null))[0]!, /anonGrowthRate: expected a rate like 100MiB\/s/);
+  assert.match(
+    errorsOf(parseConfigText('tracers: { cpusys: { interval: 10ms } }', null))[0]!,
+    /interval: expected a duration between 100ms and 1h, got 10ms/
+  );
+  assert.match(
+    errorsOf(parseConfigText('store: { maxSize: 1KiB }', null))[0]!,
+    /store\.maxSize: expected a size of at least 1MiB, got 1KiB/
+  );
+  assert.match(
+    errorsOf(parseConfigText('tracers: { memburst: { anonGrowthRate: 5GiB } }', null))[0]!,
+    /anonGrowthRate: expected a rate like 100MiB\/s/
+  );
 });
 
 test('no tokens: only loopback listen addresses', () => {
@@ -267,10 +297,18 @@ test('token file: loaded relative to the config file, validated, exclusive with 
     const r2 = readConfig(f);
     assert.ok(r2.ok && r2.warnings.some((w) => /readable by group or others/.test(w)));
 
-    writeFileSync(join(dir, 'tokens.yaml'), `read: [${TOKEN_R}]\nwrite: [x]\nadmin: ["has space in it 123456"]\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'tokens.yaml'), `read: [${TOKEN_R}]\nwrite: [x]\nadmin: ["has space in it 123456"]\n`, {
+      mode: 0o600,
+    });
     const errs = errorsOf(readConfig(f));
-    assert.ok(errs.some((e) => e.startsWith(`api.tokenFile: ${join(dir, 'tokens.yaml')}: write: unknown key`)), errs.join('\n'));
-    assert.ok(errs.some((e) => /admin\[0\]: a token must be/.test(e)), errs.join('\n'));
+    assert.ok(
+      errs.some((e) => e.startsWith(`api.tokenFile: ${join(dir, 'tokens.yaml')}: write: unknown key`)),
+      errs.join('\n')
+    );
+    assert.ok(
+      errs.some((e) => /admin\[0\]: a token must be/.test(e)),
+      errs.join('\n')
+    );
     assert.ok(!errs.some((e) => e.includes('has space')), 'token values are never shown');
 
     rmSync(join(dir, 'tokens.yaml'));
@@ -284,15 +322,35 @@ test('token file: loaded relative to the config file, validated, exclusive with 
 });
 
 test('TLS: both or neither, files must be readable', () => {
-  assert.match(errorsOf(parseConfigText('api: { tls: { cert: /a.pem } }', null))[0]!, /^api\.tls: set both cert and key/);
-  assert.match(errorsOf(parseConfigText('api: { tls: { cert: /nonexistent/a.pem, key: /nonexistent/k.pem } }', null))[0]!, /^api\.tls\.cert: cannot read/);
+  assert.match(
+    errorsOf(parseConfigText('api: { tls: { cert: /a.pem } }', null))[0]!,
+    /^api\.tls: set both cert and key/
+  );
+  assert.match(
+    errorsOf(parseConfigText('api: { tls: { cert: /nonexistent/a.pem, key: /nonexistent/k.pem } }', null))[0]!,
+    /^api\.tls\.cert: cannot read/
+  );
 });
 
 test('cross-key rules', () => {
-  assert.match(errorsOf(parseConfigText('tracers: { cpusys: { interval: 10s, baselineWindow: 5s } }', null))[0]!, /^tracers\.cpusys\.baselineWindow: must be at least the sampling interval/);
-  assert.match(errorsOf(parseConfigText('capture: { budgetPerHour: 5s }', null)).join('\n'), /tracers\.cpusys\.duration: 10s is longer than capture\.budgetPerHour \(5s\)/);
-  okConfig(parseConfigText('capture: { budgetPerHour: 5s }\ntracers: { cpusys: {enabled: false}, cpuidle: {enabled: false}, dload: {enabled: false}, memburst: {enabled: false}, iotracing: {enabled: false} }', null));
-  assert.match(errorsOf(parseConfigText('api: { defaultPageSize: 500, maxPageSize: 100 }', null))[0]!, /^api\.defaultPageSize: must not exceed/);
+  assert.match(
+    errorsOf(parseConfigText('tracers: { cpusys: { interval: 10s, baselineWindow: 5s } }', null))[0]!,
+    /^tracers\.cpusys\.baselineWindow: must be at least the sampling interval/
+  );
+  assert.match(
+    errorsOf(parseConfigText('capture: { budgetPerHour: 5s }', null)).join('\n'),
+    /tracers\.cpusys\.duration: 10s is longer than capture\.budgetPerHour \(5s\)/
+  );
+  okConfig(
+    parseConfigText(
+      'capture: { budgetPerHour: 5s }\ntracers: { cpusys: {enabled: false}, cpuidle: {enabled: false}, dload: {enabled: false}, memburst: {enabled: false}, iotracing: {enabled: false} }',
+      null
+    )
+  );
+  assert.match(
+    errorsOf(parseConfigText('api: { defaultPageSize: 500, maxPageSize: 100 }', null))[0]!,
+    /^api\.defaultPageSize: must not exceed/
+  );
 });
 
 test('reload: a good file gives the new config and what changed; a bad one gives errors only', () => {
@@ -313,7 +371,11 @@ test('reload: a good file gives the new config and what changed; a bad one gives
     writeFileSync(f, 'tracers: { cpusys: { sysThreshold: 600 } }\n');
     const bad = reloadConfig(f, first);
     assert.equal(bad.ok, false);
-    assert.ok(!bad.ok && bad.errors.length === 1 && /tracers\.cpusys\.sysThreshold: expected a number between 0 and 100, got 600/.test(bad.errors[0]!));
+    assert.ok(
+      !bad.ok &&
+        bad.errors.length === 1 &&
+        /tracers\.cpusys\.sysThreshold: expected a number between 0 and 100, got 600/.test(bad.errors[0]!)
+    );
     assert.ok(!('config' in bad), 'a failed reload carries no config');
     assert.deepEqual(first, frozen, 'the running config is untouched');
 
@@ -338,7 +400,10 @@ test('tracer patch (PATCH /api/v1/tracers/:type)', () => {
   assert.ok(ms.ok && ms.config.tracers.iotracing.awaitThreshold === 250, 'numbers are milliseconds in a patch');
   const bad = applyTracerPatch(cfg, 'cpuidle', { totalThreshold: -1, bogus: 1 });
   assert.ok(!bad.ok);
-  assert.deepEqual(bad.errors.map((e) => e.split(':')[0]).sort(), ['tracers.cpuidle.bogus', 'tracers.cpuidle.totalThreshold']);
+  assert.deepEqual(bad.errors.map((e) => e.split(':')[0]).sort(), [
+    'tracers.cpuidle.bogus',
+    'tracers.cpuidle.totalThreshold',
+  ]);
   const cross = applyTracerPatch(cfg, 'dload', { baselineWindow: '1s', interval: '2s' });
   assert.ok(!cross.ok && /tracers\.dload\.baselineWindow/.test(cross.errors[0]!));
   assert.ok(!applyTracerPatch(cfg, 'dload', null).ok);

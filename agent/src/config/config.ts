@@ -5,7 +5,15 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { TracerType } from '../events/event';
-import { ConfigSchema, TokensSchema, TRACER_SCHEMAS, COMMON_TRACER_KEYS, type AgentConfig, type Tokens, type TracersConfig } from './schema';
+import {
+  ConfigSchema,
+  TokensSchema,
+  TRACER_SCHEMAS,
+  COMMON_TRACER_KEYS,
+  type AgentConfig,
+  type Tokens,
+  type TracersConfig,
+} from './schema';
 import { formatIssue, validateAgainst, type ConfigIssue, type ConfigPath } from './validate';
 import { isLoopbackHost, parseListen } from './listen';
 import { formatDuration } from './units';
@@ -14,7 +22,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(
     readonly errors: string[],
-    readonly file: string | null,
+    readonly file: string | null
   ) {
     super(`invalid config${file ? ` ${file}` : ''}:\n  ${errors.join('\n  ')}`);
   }
@@ -101,7 +109,10 @@ function readTokenFile(file: string, warnings: string[]): { tokens: Tokens | nul
       warnings.push(`${where}: readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
     }
   } catch (e) {
-    return { tokens: null, errors: [`${where}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`] };
+    return {
+      tokens: null,
+      errors: [`${where}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`],
+    };
   }
   const y = parseYaml(text, file);
   if (y.errors.length > 0) return { tokens: null, errors: y.errors.map((m) => `api.tokenFile: ${m}`) };
@@ -148,7 +159,12 @@ function tracerChecks(tracers: TracersConfig, budgetPerHour: number, issues: Con
  * Validates a parsed config value (what the YAML file held, or undefined for no file) and resolves
  * it: defaults, units, `host: auto`, absolute paths, token file, TLS files, the loopback rule.
  */
-export function resolveConfig(raw: unknown, file: string | null, opts: ConfigOptions = {}, locate?: (p: ConfigPath) => string | null): ConfigResult {
+export function resolveConfig(
+  raw: unknown,
+  file: string | null,
+  opts: ConfigOptions = {},
+  locate?: (p: ConfigPath) => string | null
+): ConfigResult {
   const cwd = opts.cwd ?? process.cwd();
   const baseDir = file ? dirname(file) : cwd;
   const warnings: string[] = [];
@@ -207,7 +223,10 @@ export function resolveConfig(raw: unknown, file: string | null, opts: ConfigOpt
     });
   }
   if (api.defaultPageSize > api.maxPageSize) {
-    issues.push({ path: ['api', 'defaultPageSize'], message: `must not exceed api.maxPageSize (${api.maxPageSize}), got ${api.defaultPageSize}` });
+    issues.push({
+      path: ['api', 'defaultPageSize'],
+      message: `must not exceed api.maxPageSize (${api.maxPageSize}), got ${api.defaultPageSize}`,
+    });
   }
 
   tracerChecks(config.tracers, config.capture.budgetPerHour, issues);
@@ -233,7 +252,11 @@ export function readConfig(file: string | undefined | null, opts: ConfigOptions 
   try {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
-    return { ok: false, errors: [`${abs}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`], file: abs };
+    return {
+      ok: false,
+      errors: [`${abs}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`],
+      file: abs,
+    };
   }
   return parseConfigText(text, abs, opts);
 }
@@ -272,7 +295,11 @@ export function diffConfig(a: AgentConfig, b: AgentConfig): string[] {
  * SIGHUP: read the file again. On any error the caller keeps `previous` and logs `errors`; on success
  * it gets the new config and which keys changed (and which of those need a restart).
  */
-export function reloadConfig(file: string | undefined | null, previous: AgentConfig, opts: ConfigOptions = {}): ReloadResult {
+export function reloadConfig(
+  file: string | undefined | null,
+  previous: AgentConfig,
+  opts: ConfigOptions = {}
+): ReloadResult {
   const r = readConfig(file, opts);
   if (!r.ok) return { ok: false, errors: r.errors };
   const changed = diffConfig(previous, r.config);
@@ -311,18 +338,28 @@ export function tracerThresholds<T extends object>(tracerConfig: T): Partial<T> 
 }
 
 /** A copy safe to log or serve: token values replaced by how many there are. */
-export function redactConfig(config: AgentConfig): Omit<AgentConfig, 'api'> & { api: Omit<AgentConfig['api'], 'tokens'> & { tokens: { read: number; admin: number } } } {
+export function redactConfig(
+  config: AgentConfig
+): Omit<AgentConfig, 'api'> & {
+  api: Omit<AgentConfig['api'], 'tokens'> & { tokens: { read: number; admin: number } };
+} {
   const c = structuredClone(config);
   return { ...c, api: { ...c.api, tokens: { read: c.api.tokens.read.length, admin: c.api.tokens.admin.length } } };
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
 /** iotracing include/exclude globs → a predicate on device names (`sda`, `nvme0n1`). Exclude wins. */
-export function compileDeviceFilter(include: readonly string[], exclude: readonly string[]): (device: string) => boolean {
+export function compileDeviceFilter(
+  include: readonly string[],
+  exclude: readonly string[]
+): (device: string) => boolean {
   const inc = include.map(globToRegExp);
   const exc = exclude.map(globToRegExp);
   return (device) => (inc.length === 0 || inc.some((r) => r.test(device))) && !exc.some((r) => r.test(device));

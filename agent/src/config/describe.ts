@@ -31,5 +31,7 @@ export function describeConfig(schema: TSchema = ConfigSchema, prefix = ''): Con
     const props = s.properties as Record<string, TSchema>;
     return Object.entries(props).flatMap(([k, v]) => describeConfig(v, prefix ? `${prefix}.${k}` : k));
   }
-  return [{ key: prefix, default: formatDefault(s), description: typeof s.description === 'string' ? s.description : '' }];
+  return [
+    { key: prefix, default: formatDefault(s), description: typeof s.description === 'string' ? s.description : '' },
+  ];
 }

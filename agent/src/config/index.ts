@@ -2,6 +2,13 @@
 export * from './schema';
 export * from './units';
 export * from './listen';
-export { formatIssue, formatPath, validateAgainst, type ConfigIssue, type ConfigPath, type WalkOptions } from './validate';
+export {
+  formatIssue,
+  formatPath,
+  validateAgainst,
+  type ConfigIssue,
+  type ConfigPath,
+  type WalkOptions,
+} from './validate';
 export * from './config';
 export * from './describe';

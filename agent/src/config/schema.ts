@@ -73,9 +73,13 @@ function commonKeys(d: { holdSamples: number; cooldown: string; duration: string
 const KnownIssueSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, description: 'label put on the event' }),
-    regex: Type.String({ [UNIT]: 'regex', minLength: 1, description: 'JavaScript regular expression over the kernel stacks' }),
+    regex: Type.String({
+      [UNIT]: 'regex',
+      minLength: 1,
+      description: 'JavaScript regular expression over the kernel stacks',
+    }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type KnownIssue = Static<typeof KnownIssueSchema>;
 
@@ -98,7 +102,7 @@ export const CpusysSchema = Type.Object(
     sysDeltaThreshold: Percent(20, 'and by this many points above the baseline'),
     frequency: Count(99, 1, 1000, 'profiler sampling frequency in Hz'),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const CpuidleSchema = Type.Object(
@@ -112,49 +116,88 @@ export const CpuidleSchema = Type.Object(
     totalDeltaThreshold: Percent(55, 'and this many points above its baseline'),
     frequency: Count(99, 1, 1000, 'profiler sampling frequency in Hz'),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const DloadSchema = Type.Object(
   {
     ...commonKeys({ holdSamples: 3, cooldown: '30m', duration: '10s' }),
-    dloadThreshold: Type.Number({ default: 5, minimum: 0, maximum: 1e6, description: 'D-state load average (container or host) that must be exceeded' }),
-    dloadDeltaThreshold: Type.Number({ default: 2, minimum: 0, maximum: 1e6, description: 'and by this much above the baseline (0: any amount)' }),
+    dloadThreshold: Type.Number({
+      default: 5,
+      minimum: 0,
+      maximum: 1e6,
+      description: 'D-state load average (container or host) that must be exceeded',
+    }),
+    dloadDeltaThreshold: Type.Number({
+      default: 2,
+      minimum: 0,
+      maximum: 1e6,
+      description: 'and by this much above the baseline (0: any amount)',
+    }),
     dloadWindow: Duration('60s', {
       min: '1s',
       max: '1h',
-      description: 'time constant of the D-load average the thresholds apply to (60s: the kernel 1-minute load average, as Huatuo; shorter reacts sooner)',
+      description:
+        'time constant of the D-load average the thresholds apply to (60s: the kernel 1-minute load average, as Huatuo; shorter reacts sooner)',
     }),
-    hostTasks: Count(20, 0, 10000, 'D-state tasks from elsewhere on the host also reported by a capture (longest blocked first)'),
-    maxTasks: Count(500, 1, 100000, 'D-state tasks of the scope listed by a capture (longest blocked first; stack groups count all)'),
+    hostTasks: Count(
+      20,
+      0,
+      10000,
+      'D-state tasks from elsewhere on the host also reported by a capture (longest blocked first)'
+    ),
+    maxTasks: Count(
+      500,
+      1,
+      100000,
+      'D-state tasks of the scope listed by a capture (longest blocked first; stack groups count all)'
+    ),
     knownIssues: Type.Array(KnownIssueSchema, {
       default: DEFAULT_KNOWN_ISSUES,
       maxItems: 256,
       description: 'first match over the captured stacks labels the event; replaces the built-in list',
     }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const MemburstSchema = Type.Object(
   {
     ...commonKeys({ holdSamples: 2, cooldown: '30m', duration: '10s' }),
-    growthWindow: Duration('10s', { min: '1s', max: '1h', description: 'short window over which anonymous-memory growth is measured' }),
+    growthWindow: Duration('10s', {
+      min: '1s',
+      max: '1h',
+      description: 'short window over which anonymous-memory growth is measured',
+    }),
     anonGrowthRate: Rate('100MiB/s', 'average growth of Active(anon)+Inactive(anon) over growthWindow (0: rule off)'),
-    anonGrowthRatio: Type.Number({ default: 2, minimum: 0, maximum: 1000, description: 'anon at least this many times its size at the start of growthWindow (0: rule off)' }),
+    anonGrowthRatio: Type.Number({
+      default: 2,
+      minimum: 0,
+      maximum: 1000,
+      description: 'anon at least this many times its size at the start of growthWindow (0: rule off)',
+    }),
     anonFloorPercent: Percent(70, 'the ratio rule also needs anon at or above this share of MemTotal (Huatuo: 70)'),
     psiSomeThreshold: Percent(40, 'PSI memory "some" avg10 in percent (0: rule off)'),
     psiFullThreshold: Percent(10, 'PSI memory "full" avg10 in percent (0: rule off)'),
-    directReclaimThreshold: Type.Number({ default: 5000, minimum: 0, description: 'pages scanned by direct reclaim per second, /proc/vmstat pgscan_direct (0: rule off)' }),
-    allocStallThreshold: Type.Number({ default: 5, minimum: 0, description: 'allocation stalls per second, /proc/vmstat allocstall_* (0: rule off)' }),
+    directReclaimThreshold: Type.Number({
+      default: 5000,
+      minimum: 0,
+      description: 'pages scanned by direct reclaim per second, /proc/vmstat pgscan_direct (0: rule off)',
+    }),
+    allocStallThreshold: Type.Number({
+      default: 5,
+      minimum: 0,
+      description: 'allocation stalls per second, /proc/vmstat allocstall_* (0: rule off)',
+    }),
     topProcesses: Count(10, 1, 1000, 'processes reported in the capture (by growth)'),
     allocSamplePeriod: Size('1MiB', {
       min: '4KiB',
       max: '1GiB',
-      description: 'allocation flame graph: one sampled page allocation per this many bytes allocated (values scaled back up)',
+      description:
+        'allocation flame graph: one sampled page allocation per this many bytes allocated (values scaled back up)',
     }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const IotracingSchema = Type.Object(
@@ -164,8 +207,16 @@ export const IotracingSchema = Type.Object(
     awaitThreshold: Duration('100ms', { max: '1h', description: 'read or write await (average request latency)' }),
     nvmeReadThreshold: Rate('2000MiB/s', 'NVMe: utilisation counts only with reads above this'),
     nvmeWriteThreshold: Rate('1500MiB/s', 'NVMe: ... or writes above this'),
-    stallThreshold: Duration('100ms', { min: '1ms', max: '1h', description: 'report tasks waiting in io_schedule longer than this' }),
-    includeDevices: Type.Array(Type.String({ [UNIT]: 'glob' }), { default: [], maxItems: 256, description: 'device name globs to watch (empty: all)' }),
+    stallThreshold: Duration('100ms', {
+      min: '1ms',
+      max: '1h',
+      description: 'report tasks waiting in io_schedule longer than this',
+    }),
+    includeDevices: Type.Array(Type.String({ [UNIT]: 'glob' }), {
+      default: [],
+      maxItems: 256,
+      description: 'device name globs to watch (empty: all)',
+    }),
     excludeDevices: Type.Array(Type.String({ [UNIT]: 'glob' }), {
       default: ['ram*', 'zram*', 'sr*', 'fd*'],
       maxItems: 256,
@@ -174,21 +225,27 @@ export const IotracingSchema = Type.Object(
     topProcesses: Count(10, 1, 1000, 'processes reported in the capture'),
     topFiles: Count(5, 1, 1000, 'files reported per process'),
     utilDeltaThreshold: Percent(10, 'utilisation must also be this many points above its baseline (0: any amount)'),
-    awaitDeltaThreshold: Duration('50ms', { max: '1h', description: 'await must also be this much above its baseline (0: any amount)' }),
+    awaitDeltaThreshold: Duration('50ms', {
+      max: '1h',
+      description: 'await must also be this much above its baseline (0: any amount)',
+    }),
     histogramBuckets: Type.Union([Type.Literal('log2'), Type.Literal('log2/2'), Type.Literal('log2/4')], {
       default: 'log2',
-      description: 'latency histogram buckets in the event: one per power of two, or 2 or 4 per power of two (the kernel keeps quarter octaves)',
+      description:
+        'latency histogram buckets in the event: one per power of two, or 2 or 4 per power of two (the kernel keeps quarter octaves)',
     }),
     writebackAttribution: Type.Boolean({
       default: true,
-      description: 'charge writeback to the process that dirtied the file during the window (off: to the flusher, labelled writeback)',
+      description:
+        'charge writeback to the process that dirtied the file during the window (off: to the flusher, labelled writeback)',
     }),
     fsAccounting: Type.Boolean({
       default: true,
-      description: 'count filesystem-level bytes per process and file (page-cache reads, pages dirtied); costs a little per page',
+      description:
+        'count filesystem-level bytes per process and file (page-cache reads, pages dirtied); costs a little per page',
     }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const TracersSchema = Type.Object(
@@ -199,24 +256,32 @@ export const TracersSchema = Type.Object(
     memburst: MemburstSchema,
     iotracing: IotracingSchema,
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 const TokenList = (description: string) =>
-  Type.Array(Type.String({ [UNIT]: 'token', minLength: 16, maxLength: 512 }), { default: [], maxItems: 1000, description });
+  Type.Array(Type.String({ [UNIT]: 'token', minLength: 16, maxLength: 512 }), {
+    default: [],
+    maxItems: 1000,
+    description,
+  });
 
 export const TokensSchema = Type.Object(
   {
     read: TokenList('bearer tokens allowed to read'),
     admin: TokenList('bearer tokens allowed to read and to change (captures, tracer settings)'),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 export type Tokens = Static<typeof TokensSchema>;
 
 export const ApiSchema = Type.Object(
   {
-    listen: Type.String({ [UNIT]: 'listen', default: '127.0.0.1:19704', description: 'host:port or [v6]:port; port 0 picks a free port' }),
+    listen: Type.String({
+      [UNIT]: 'listen',
+      default: '127.0.0.1:19704',
+      description: 'host:port or [v6]:port; port 0 picks a free port',
+    }),
     tokens: TokensSchema,
     tokenFile: NullablePath('YAML file with {read: [...], admin: [...]}, read at (re)load; exclusive with api.tokens'),
     tls: Type.Object(
@@ -224,7 +289,7 @@ export const ApiSchema = Type.Object(
         cert: NullablePath('PEM certificate chain; with key, serve HTTPS'),
         key: NullablePath('PEM private key'),
       },
-      { additionalProperties: false },
+      { additionalProperties: false }
     ),
     openHealth: Type.Boolean({ default: true, description: '/healthz and /readyz without a token' }),
     openMetrics: Type.Boolean({ default: true, description: '/metrics without a token' }),
@@ -236,53 +301,70 @@ export const ApiSchema = Type.Object(
         max: Count(600, 0, 1_000_000, 'requests per client per window (0: no limit)'),
         window: Duration('1m', { min: '1s', max: '1d', description: 'rate-limit window' }),
       },
-      { additionalProperties: false },
+      { additionalProperties: false }
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const StoreSchema = Type.Object(
   {
     retention: Duration('7d', { min: '1m', max: '3650d', description: 'delete events older than this' }),
-    maxSize: Size('1GiB', { min: '1MiB', description: 'keep the database (with its WAL) under this; oldest events go first' }),
+    maxSize: Size('1GiB', {
+      min: '1MiB',
+      description: 'keep the database (with its WAL) under this; oldest events go first',
+    }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const CaptureSchema = Type.Object(
   {
     maxConcurrent: Count(2, 1, 64, 'captures running at once, all tracers together'),
-    budgetPerHour: Duration('5m', { min: '1s', max: '1h', description: 'total capture time allowed in any rolling hour' }),
+    budgetPerHour: Duration('5m', {
+      min: '1s',
+      max: '1h',
+      description: 'total capture time allowed in any rolling hour',
+    }),
     lookback: Duration('10s', {
       max: '60s',
-      description: 'keep a host-wide on-CPU profile of this many seconds running, so cpusys/cpuidle captures also store the seconds before their trigger (0: off)',
+      description:
+        'keep a host-wide on-CPU profile of this many seconds running, so cpusys/cpuidle captures also store the seconds before their trigger (0: off)',
     }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const LogSchema = Type.Object(
   {
     level: Type.Union(
       ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)),
-      { default: 'info', description: 'pino log level' },
+      { default: 'info', description: 'pino log level' }
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export const ConfigSchema = Type.Object(
   {
-    host: Type.String({ [UNIT]: 'host', default: 'auto', description: 'host name events carry; "auto" = os.hostname()' }),
-    dataDir: Type.String({ [UNIT]: 'path', minLength: 1, default: './data', description: 'database directory; the default is relative to the working directory' }),
+    host: Type.String({
+      [UNIT]: 'host',
+      default: 'auto',
+      description: 'host name events carry; "auto" = os.hostname()',
+    }),
+    dataDir: Type.String({
+      [UNIT]: 'path',
+      minLength: 1,
+      default: './data',
+      description: 'database directory; the default is relative to the working directory',
+    }),
     log: LogSchema,
     api: ApiSchema,
     store: StoreSchema,
     capture: CaptureSchema,
     tracers: TracersSchema,
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 );
 
 export type AgentConfig = Static<typeof ConfigSchema>;
@@ -306,4 +388,11 @@ export const TRACER_SCHEMAS = {
 } as const satisfies Record<TracerType, TSchema>;
 
 /** Keys every tracer has; every other key of a tracer is one of its thresholds or capture settings. */
-export const COMMON_TRACER_KEYS = ['enabled', 'interval', 'cooldown', 'duration', 'holdSamples', 'baselineWindow'] as const;
+export const COMMON_TRACER_KEYS = [
+  'enabled',
+  'interval',
+  'cooldown',
+  'duration',
+  'holdSamples',
+  'baselineWindow',
+] as const;

@@ -64,7 +64,10 @@ export function parseSize(input: string): number {
   const unit = m[2]!.toLowerCase();
   const factor = unit === '' ? 1 : SIZE_UNITS[unit];
   if (factor === undefined) {
-    if (/^[kmgt]$/.test(unit)) throw new UnitError(`ambiguous size unit "${m[2]}": write ${m[2]!.toUpperCase()}iB (1024) or ${m[2]!.toUpperCase()}B (1000)`);
+    if (/^[kmgt]$/.test(unit))
+      throw new UnitError(
+        `ambiguous size unit "${m[2]}": write ${m[2]!.toUpperCase()}iB (1024) or ${m[2]!.toUpperCase()}B (1000)`
+      );
     throw new UnitError(`unknown size unit "${m[2]}" (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)`);
   }
   if (unit === '' && m[1]!.includes('.')) throw new UnitError('a size in bytes must be a whole number');

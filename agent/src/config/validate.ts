@@ -130,7 +130,12 @@ function walkNumber(s: Schema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
       }
       n = v; // sizes: bytes, rates: bytes per second, durations (API): milliseconds
     } else {
-      const example = unit === 'duration' ? 'like 500ms, 10s, 30m or 7d' : unit === 'size' ? 'like 512MiB, 1GiB or 10MB' : 'like 100MiB/s';
+      const example =
+        unit === 'duration'
+          ? 'like 500ms, 10s, 30m or 7d'
+          : unit === 'size'
+            ? 'like 512MiB, 1GiB or 10MB'
+            : 'like 100MiB/s';
       ctx.issues.push({ path, message: `expected ${noun} ${example}, got ${describeValue(v)}` });
       return undefined;
     }
@@ -143,7 +148,10 @@ function walkNumber(s: Schema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
     n = v;
   }
   if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
-    ctx.issues.push({ path, message: `expected ${noun}${rangeText(min, max, fmt)}, got ${typeof v === 'string' ? v : fmt(n)}` });
+    ctx.issues.push({
+      path,
+      message: `expected ${noun}${rangeText(min, max, fmt)}, got ${typeof v === 'string' ? v : fmt(n)}`,
+    });
     return undefined;
   }
   return n;
@@ -158,7 +166,10 @@ function walkString(s: Schema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
   if (unit === 'token') {
     // never echo a token (or what was meant to be one) in a message
     if (typeof v !== 'string' || !TOKEN_RE.test(v) || v.length < 16 || v.length > 512) {
-      ctx.issues.push({ path, message: 'a token must be a string of 16 to 512 printable ASCII characters without spaces (value not shown)' });
+      ctx.issues.push({
+        path,
+        message: 'a token must be a string of 16 to 512 printable ASCII characters without spaces (value not shown)',
+      });
       return undefined;
     }
     return v;
@@ -170,7 +181,11 @@ function walkString(s: Schema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
   const minLength = typeof s.minLength === 'number' ? s.minLength : 0;
   const maxLength = typeof s.maxLength === 'number' ? s.maxLength : Infinity;
   if (v.length < minLength) {
-    ctx.issues.push({ path, message: v.length === 0 ? 'must not be empty' : `must be at least ${minLength} characters, got ${describeValue(v)}` });
+    ctx.issues.push({
+      path,
+      message:
+        v.length === 0 ? 'must not be empty' : `must be at least ${minLength} characters, got ${describeValue(v)}`,
+    });
     return undefined;
   }
   if (v.length > maxLength) {
@@ -190,13 +205,19 @@ function walkString(s: Schema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
       try {
         new RegExp(v);
       } catch (e) {
-        ctx.issues.push({ path, message: `invalid regular expression ${describeValue(v)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}` });
+        ctx.issues.push({
+          path,
+          message: `invalid regular expression ${describeValue(v)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`,
+        });
         return undefined;
       }
       return v;
     case 'glob':
       if (!GLOB_RE.test(v)) {
-        ctx.issues.push({ path, message: `expected a device name pattern (letters, digits, . _ - and the wildcards * ?), got ${describeValue(v)}` });
+        ctx.issues.push({
+          path,
+          message: `expected a device name pattern (letters, digits, . _ - and the wildcards * ?), got ${describeValue(v)}`,
+        });
         return undefined;
       }
       return v;
@@ -208,7 +229,10 @@ function walkString(s: Schema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
       return v;
     case 'host':
       if (!HOST_RE.test(v) || v.length > 253) {
-        ctx.issues.push({ path, message: `expected a host name without spaces (at most 253 characters) or "auto", got ${describeValue(v)}` });
+        ctx.issues.push({
+          path,
+          message: `expected a host name without spaces (at most 253 characters) or "auto", got ${describeValue(v)}`,
+        });
         return undefined;
       }
       return v;
@@ -294,7 +318,12 @@ function walk(schema: TSchema, v: unknown, path: ConfigPath, ctx: Ctx): unknown 
 }
 
 /** Validates `value` against `schema`, filling defaults; `value` is meaningful only when issues is empty. */
-export function validateAgainst(schema: TSchema, value: unknown, opts: WalkOptions = {}, basePath: ConfigPath = []): { value: unknown; issues: ConfigIssue[] } {
+export function validateAgainst(
+  schema: TSchema,
+  value: unknown,
+  opts: WalkOptions = {},
+  basePath: ConfigPath = []
+): { value: unknown; issues: ConfigIssue[] } {
   const ctx: Ctx = { ...opts, issues: [] };
   const out = walk(schema, value, basePath, ctx);
   return { value: out, issues: ctx.issues };
@@ -303,6 +332,7 @@ export function validateAgainst(schema: TSchema, value: unknown, opts: WalkOptio
 /** The defaults of a schema (what an empty config resolves to, before host/path resolution). */
 export function defaultsOf(schema: TSchema): unknown {
   const r = validateAgainst(schema, undefined);
-  if (r.issues.length > 0) throw new Error(`config schema has no complete defaults: ${r.issues.map(formatIssue).join('; ')}`);
+  if (r.issues.length > 0)
+    throw new Error(`config schema has no complete defaults: ${r.issues.map(formatIssue).join('; ')}`);
   return r.value;
 }

@@ -34,10 +34,13 @@ export function parseDockerContainers(body: unknown): Map<string, DockerContaine
     const o = c as Record<string, unknown>;
     const id = str(o.Id);
     if (!id) continue;
-    const names = Array.isArray(o.Names) ? (o.Names as unknown[]).filter((n): n is string => typeof n === 'string') : [];
+    const names = Array.isArray(o.Names)
+      ? (o.Names as unknown[]).filter((n): n is string => typeof n === 'string')
+      : [];
     const labels: Record<string, string> = {};
     if (typeof o.Labels === 'object' && o.Labels !== null) {
-      for (const [k, v] of Object.entries(o.Labels as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
+      for (const [k, v] of Object.entries(o.Labels as Record<string, unknown>))
+        if (typeof v === 'string') labels[k] = v;
     }
     out.set(id, { id, name: names[0]?.replace(/^\//, '') ?? null, image: str(o.Image), state: str(o.State), labels });
   }
@@ -62,7 +65,7 @@ export class DockerClient {
           return { ok: false as const, reason: `docker ${this.socketPath}: ${(e as Error).message}`, at: now() };
         }
       },
-      now,
+      now
     );
   }
 

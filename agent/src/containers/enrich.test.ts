@@ -68,7 +68,13 @@ after(async () => {
 test('parses /containers/json', () => {
   const m = parseDockerContainers(DOCKER_BODY);
   assert.equal(m.size, 2);
-  assert.deepEqual(m.get(DOCKER_ID), { id: DOCKER_ID, name: 'web-1', image: 'nginx:1.27', state: 'running', labels: { 'com.docker.compose.service': 'web' } });
+  assert.deepEqual(m.get(DOCKER_ID), {
+    id: DOCKER_ID,
+    name: 'web-1',
+    image: 'nginx:1.27',
+    state: 'running',
+    labels: { 'com.docker.compose.service': 'web' },
+  });
   assert.throws(() => parseDockerContainers({ message: 'x' }));
 });
 
@@ -149,7 +155,10 @@ const POD_LIST = {
     },
     {
       metadata: { name: 'cache-0', namespace: 'shop', uid: '0d5f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b' },
-      status: { qosClass: 'BestEffort', containerStatuses: [{ name: 'redis', containerID: `cri-o://${'b'.repeat(64)}` }, { name: 'pending' }] },
+      status: {
+        qosClass: 'BestEffort',
+        containerStatuses: [{ name: 'redis', containerID: `cri-o://${'b'.repeat(64)}` }, { name: 'pending' }],
+      },
     },
   ],
 };
@@ -179,7 +188,9 @@ test('kubelet: bearer token from a file, pod and container names applied', async
   try {
     const url = `http://127.0.0.1:${(kubelet.address() as AddressInfo).port}/pods`;
     const enricher = new ContainerEnricher({ docker: false, kubelet: { url, tokenFile } });
-    const ctr = identify(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID.replace(/-/g, '_')}.slice/cri-containerd-${K8S_ID}.scope`) as ContainerRef;
+    const ctr = identify(
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID.replace(/-/g, '_')}.slice/cri-containerd-${K8S_ID}.scope`
+    ) as ContainerRef;
     const pod = identify(`/kubepods/burstable/pod${POD_UID}`) as ContainerRef;
     const { refs, reasons } = await enricher.enrich([ctr, pod]);
     assert.deepEqual(reasons, []);

@@ -24,7 +24,7 @@ export interface EnrichResult {
 export function applyEnrichment(
   ref: ContainerRef,
   docker: Map<string, DockerContainerInfo> | null,
-  kubelet: KubeletPods | null,
+  kubelet: KubeletPods | null
 ): ContainerRef {
   const out: ContainerRef = { ...ref };
   const d = docker?.get(ref.id);

@@ -52,7 +52,9 @@ test('v2 takes the 0:: line; hybrid uses the 0:: line when every v1 line is the 
   const v2 = identifyPid(1501, { root: FIXTURE_HOSTS.v2 });
   assert.equal(v2?.hierarchy, 'unified');
   assert.equal(v2?.cgroupPath, '/user.slice/user-1000.slice/session-4.scope');
-  const lines = parseProcCgroup(`9:name=systemd:/\n2:cpuacct:/\n1:cpu:/\n0::/system.slice/docker-${IDS.dockerA}.scope\n`);
+  const lines = parseProcCgroup(
+    `9:name=systemd:/\n2:cpuacct:/\n1:cpu:/\n0::/system.slice/docker-${IDS.dockerA}.scope\n`
+  );
   const r = identifyFromLines(lines, 'hybrid');
   assert.equal(r.choice?.hierarchy, 'unified');
   assert.equal(r.identity?.ref.id, IDS.dockerA);

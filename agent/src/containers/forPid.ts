@@ -36,7 +36,7 @@ const RANK: Record<CgroupIdentity['kind'], number> = { container: 3, pod: 2, uni
  */
 export function identifyFromLines(
   lines: ProcCgroupLine[],
-  mode: CgroupLayout['mode'],
+  mode: CgroupLayout['mode']
 ): { identity: CgroupIdentity | null; choice: PidCgroupChoice | null } {
   let best: { identity: CgroupIdentity | null; choice: PidCgroupChoice } | null = null;
   for (const h of candidateHierarchies(mode)) {
@@ -65,7 +65,7 @@ export interface ForPidOptions {
  */
 export function identifyPid(
   pid: number,
-  opts: ForPidOptions = {},
+  opts: ForPidOptions = {}
 ): { identity: CgroupIdentity | null; cgroupPath: string; hierarchy: string } | null {
   const root = opts.root ?? '/';
   const lines = readPidCgroup(pid, root);

@@ -59,7 +59,11 @@ export function getJson(opts: GetJsonOptions): Promise<unknown> {
     } else {
       const u = new URL(opts.url);
       if (u.protocol === 'https:') {
-        req = https.request(u, { method: 'GET', headers, ca: opts.ca, rejectUnauthorized: opts.rejectUnauthorized ?? true }, onResponse);
+        req = https.request(
+          u,
+          { method: 'GET', headers, ca: opts.ca, rejectUnauthorized: opts.rejectUnauthorized ?? true },
+          onResponse
+        );
       } else if (u.protocol === 'http:') {
         req = http.request(u, { method: 'GET', headers }, onResponse);
       } else {
@@ -85,7 +89,7 @@ export class TtlCache<T> {
   constructor(
     private readonly ttlMs: number,
     private readonly fetcher: () => Promise<T>,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = Date.now
   ) {}
 
   get(): Promise<T> {

@@ -54,7 +54,8 @@ function findPod(parts: string[]): PodMatch | null {
   for (let i = parts.length - 1; i >= 0; i--) {
     const p = parts[i] as string;
     const s = POD_SLICE.exec(p);
-    if (s) return { index: i, uid: podUidFromSystemd(s[2] as string), qos: (s[1] as QosClass | undefined) ?? 'guaranteed' };
+    if (s)
+      return { index: i, uid: podUidFromSystemd(s[2] as string), qos: (s[1] as QosClass | undefined) ?? 'guaranteed' };
     const d = POD_DIR.exec(p);
     if (d && i > 0) {
       const parent = parts[i - 1] as string;
@@ -63,7 +64,8 @@ function findPod(parts: string[]): PodMatch | null {
       if ((parent === 'burstable' || parent === 'besteffort') && KUBEPODS.test(grand)) {
         return { index: i, uid: d[1] as string, qos: parent };
       }
-      if (QOS_SLICE.test(parent)) return { index: i, uid: d[1] as string, qos: (QOS_SLICE.exec(parent)?.[1] as QosClass) ?? 'guaranteed' };
+      if (QOS_SLICE.test(parent))
+        return { index: i, uid: d[1] as string, qos: (QOS_SLICE.exec(parent)?.[1] as QosClass) ?? 'guaranteed' };
     }
   }
   return null;
@@ -97,7 +99,13 @@ export function identifyCgroup(cgroupPath: string): CgroupIdentity | null {
     if (CONMON.test(p)) continue;
     for (const { re, runtime } of PREFIXED) {
       const m = re.exec(p);
-      if (m) return { kind: 'container', ref: ref(m[1] as string, runtime, cgroup, qosFor(i)), podUid: podUidFor(i), component: p };
+      if (m)
+        return {
+          kind: 'container',
+          ref: ref(m[1] as string, runtime, cgroup, qosFor(i)),
+          podUid: podUidFor(i),
+          component: p,
+        };
     }
     if (BARE_ID.test(p)) {
       const parent = i > 0 ? (parts[i - 1] as string) : '';
@@ -108,7 +116,12 @@ export function identifyCgroup(cgroupPath: string): CgroupIdentity | null {
     }
   }
   if (pod) {
-    return { kind: 'pod', ref: ref(pod.uid, 'kubepods', cgroup, pod.qos), podUid: pod.uid, component: parts[pod.index] as string };
+    return {
+      kind: 'pod',
+      ref: ref(pod.uid, 'kubepods', cgroup, pod.qos),
+      podUid: pod.uid,
+      component: parts[pod.index] as string,
+    };
   }
   for (let i = parts.length - 1; i >= 0; i--) {
     const p = parts[i] as string;

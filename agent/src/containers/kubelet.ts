@@ -85,7 +85,8 @@ export class KubeletClient {
 
   constructor(opts: KubeletOptions = {}) {
     this.url = opts.url ?? 'https://127.0.0.1:10250/pods';
-    const tokenFile = opts.tokenFile === undefined ? '/var/run/secrets/kubernetes.io/serviceaccount/token' : opts.tokenFile;
+    const tokenFile =
+      opts.tokenFile === undefined ? '/var/run/secrets/kubernetes.io/serviceaccount/token' : opts.tokenFile;
     const timeoutMs = opts.timeoutMs ?? 1000;
     const now = opts.now ?? Date.now;
     this.cache = new TtlCache(
@@ -106,7 +107,7 @@ export class KubeletClient {
           return { ok: false as const, reason: `kubelet ${this.url}: ${(e as Error).message}`, at: now() };
         }
       },
-      now,
+      now
     );
   }
 

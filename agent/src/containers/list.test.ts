@@ -13,9 +13,14 @@ test('v1: containers from the cpu hierarchy with their directories per controlle
   assert.deepEqual(
     list.map((c) => `${c.ref.runtime}:${c.ref.id}`).sort(),
     [
-      `containerd:${IDS.ctrB}`, `containerd:${IDS.ctrC}`, `containerd:${IDS.ctrD}`, `containerd:${IDS.ctrG}`, `containerd:${IDS.pauseB}`,
-      `crio:${IDS.crioE}`, `docker:${IDS.dockerA}`,
-    ].sort(),
+      `containerd:${IDS.ctrB}`,
+      `containerd:${IDS.ctrC}`,
+      `containerd:${IDS.ctrD}`,
+      `containerd:${IDS.ctrG}`,
+      `containerd:${IDS.pauseB}`,
+      `crio:${IDS.crioE}`,
+      `docker:${IDS.dockerA}`,
+    ].sort()
   );
   const a = list.find((c) => c.ref.id === IDS.dockerA);
   assert.ok(a);
@@ -33,15 +38,28 @@ test('v1: containers from the cpu hierarchy with their directories per controlle
   const d = list.find((c) => c.ref.id === IDS.ctrD);
   assert.equal(d?.ref.qos, 'guaranteed');
   assert.equal(d?.podUid, IDS.podD);
-  assert.deepEqual(list.map((c) => c.ref.cgroup), [...list.map((c) => c.ref.cgroup)].sort(), 'sorted by path');
+  assert.deepEqual(
+    list.map((c) => c.ref.cgroup),
+    [...list.map((c) => c.ref.cgroup)].sort(),
+    'sorted by path'
+  );
 });
 
 test('v1: pods and units on request', () => {
   const list = listContainers({ root: FIXTURE_HOSTS.v1, kinds: ['pod', 'unit'] });
-  assert.deepEqual(list.filter((c) => c.kind === 'pod').map((c) => c.ref.id).sort(), [IDS.podB, IDS.podC, IDS.podD, IDS.podE, IDS.podG].sort());
   assert.deepEqual(
-    list.filter((c) => c.kind === 'unit').map((c) => c.ref.id).sort(),
-    ['containerd.service', 'session-4.scope', 'sshd.service', 'user@1000.service'],
+    list
+      .filter((c) => c.kind === 'pod')
+      .map((c) => c.ref.id)
+      .sort(),
+    [IDS.podB, IDS.podC, IDS.podD, IDS.podE, IDS.podG].sort()
+  );
+  assert.deepEqual(
+    list
+      .filter((c) => c.kind === 'unit')
+      .map((c) => c.ref.id)
+      .sort(),
+    ['containerd.service', 'session-4.scope', 'sshd.service', 'user@1000.service']
   );
   assert.ok(list.every((c) => c.kind !== 'container'));
 });
@@ -52,9 +70,14 @@ test('v2: containers from the unified hierarchy, one directory each', () => {
   assert.deepEqual(
     list.map((c) => `${c.ref.runtime}:${c.ref.id}`).sort(),
     [
-      `containerd:${IDS.ctrB}`, `containerd:${IDS.ctrC}`, `containerd:${IDS.ctrD}`, `containerd:${IDS.pauseB}`,
-      `crio:${IDS.crioE}`, `docker:${IDS.dockerA}`, `podman:${IDS.podmanF}`,
-    ].sort(),
+      `containerd:${IDS.ctrB}`,
+      `containerd:${IDS.ctrC}`,
+      `containerd:${IDS.ctrD}`,
+      `containerd:${IDS.pauseB}`,
+      `crio:${IDS.crioE}`,
+      `docker:${IDS.dockerA}`,
+      `podman:${IDS.podmanF}`,
+    ].sort()
   );
   const b = list.find((c) => c.ref.id === IDS.ctrB);
   assert.ok(b);
@@ -69,7 +92,14 @@ test('hybrid: both hierarchies walked and merged; v1-only containers keep only v
   const list = listContainers({ root });
   assert.deepEqual(
     list.map((c) => `${c.ref.runtime}:${c.ref.id}`).sort(),
-    [`containerd:${IDS.ctrB}`, `containerd:${IDS.ctrC}`, `containerd:${IDS.pauseB}`, `crio:${IDS.crioE}`, `docker:${IDS.dockerA}`, `docker:${IDS.dockerB}`].sort(),
+    [
+      `containerd:${IDS.ctrB}`,
+      `containerd:${IDS.ctrC}`,
+      `containerd:${IDS.pauseB}`,
+      `crio:${IDS.crioE}`,
+      `docker:${IDS.dockerA}`,
+      `docker:${IDS.dockerB}`,
+    ].sort()
   );
   const a = list.find((c) => c.ref.id === IDS.dockerA);
   assert.ok(a);
@@ -85,7 +115,10 @@ test('hybrid: both hierarchies walked and merged; v1-only containers keep only v
 });
 
 test('maxDepth bounds the walk; a missing hierarchy gives an empty list', () => {
-  assert.deepEqual(listContainers({ root: FIXTURE_HOSTS.v1, maxDepth: 2 }).map((c) => c.ref.id), [IDS.dockerA]);
+  assert.deepEqual(
+    listContainers({ root: FIXTURE_HOSTS.v1, maxDepth: 2 }).map((c) => c.ref.id),
+    [IDS.dockerA]
+  );
   assert.deepEqual(listContainers({ root: '/nonexistent-root' }), []);
 });
 
@@ -96,7 +129,13 @@ test('checkDirs keeps only directories that exist', () => {
     copyFileSync(join(FIXTURE_HOSTS.hybrid, 'proc/self/mountinfo'), join(root, 'proc/self/mountinfo'));
     mkdirSync(join(root, `sys/fs/cgroup/cpu/docker/${IDS.dockerA}`), { recursive: true });
     mkdirSync(join(root, 'sys/fs/cgroup/memory/docker'), { recursive: true });
-    assert.deepEqual(Object.keys(listContainers({ root })[0]?.dirs ?? {}), ['cpu', 'cpuacct', 'cpuset', 'memory', 'blkio']);
+    assert.deepEqual(Object.keys(listContainers({ root })[0]?.dirs ?? {}), [
+      'cpu',
+      'cpuacct',
+      'cpuset',
+      'memory',
+      'blkio',
+    ]);
     assert.deepEqual(Object.keys(listContainers({ root, checkDirs: true })[0]?.dirs ?? {}), ['cpu']);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -111,9 +150,15 @@ test('containers inside containers (kind nodes) are listed only with nested: tru
     const node = `/system.slice/docker-${IDS.dockerA}.scope`;
     const inner = `${node}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${IDS.podC.replace(/-/g, '_')}.slice/cri-containerd-${IDS.ctrC}.scope`;
     mkdirSync(join(root, 'sys/fs/cgroup', inner), { recursive: true });
-    assert.deepEqual(listContainers({ root }).map((c) => c.ref.id), [IDS.dockerA]);
+    assert.deepEqual(
+      listContainers({ root }).map((c) => c.ref.id),
+      [IDS.dockerA]
+    );
     const all = listContainers({ root, nested: true });
-    assert.deepEqual(all.map((c) => c.ref.id), [IDS.dockerA, IDS.ctrC]);
+    assert.deepEqual(
+      all.map((c) => c.ref.id),
+      [IDS.dockerA, IDS.ctrC]
+    );
     assert.equal(all[1]?.podUid, IDS.podC);
     assert.equal(all[1]?.ref.qos, 'besteffort');
   } finally {

@@ -82,7 +82,8 @@ export function listContainers(opts: ListOptions = {}): ListedCgroup[] {
   const maxDepth = opts.maxDepth ?? 16;
   const byKey = new Map<string, ListedCgroup>();
 
-  const v1 = layout.mode === 'v1' || layout.mode === 'hybrid' ? (layout.v1.get('cpu') ?? layout.v1.get('cpuacct')) : undefined;
+  const v1 =
+    layout.mode === 'v1' || layout.mode === 'hybrid' ? (layout.v1.get('cpu') ?? layout.v1.get('cpuacct')) : undefined;
   if (v1) {
     for (const f of walk(hostPath(root, v1.mountPoint), maxDepth, kinds, opts.nested ?? false)) {
       const dirs: CgroupDirs = {};
@@ -102,7 +103,13 @@ export function listContainers(opts: ListOptions = {}): ListedCgroup[] {
         have.paths.unified = f.path;
         have.dirs.unified = dir;
       } else {
-        byKey.set(k, { kind: f.kind, ref: f.ref, podUid: f.podUid, paths: { unified: f.path }, dirs: { unified: dir } });
+        byKey.set(k, {
+          kind: f.kind,
+          ref: f.ref,
+          podUid: f.podUid,
+          paths: { unified: f.path },
+          dirs: { unified: dir },
+        });
       }
     }
   }

@@ -37,8 +37,8 @@ async function cleanup(children: ChildProcess[], created: string[]): Promise<voi
           if (c.exitCode !== null || c.signalCode !== null) return resolve();
           c.once('exit', () => resolve());
           c.kill('SIGKILL');
-        }),
-    ),
+        })
+    )
   );
   for (const d of [...created].reverse()) {
     for (let i = 0; i < 40; i++) {
@@ -62,66 +62,88 @@ function spawnSleeper(children: ChildProcess[]): number {
   return c.pid;
 }
 
-test('v1: a process moved into /docker/<id> in the cpu hierarchy is found', { skip: skip || (layout.v1.has('cpu') ? false : 'no v1 cpu hierarchy') }, async () => {
-  const created: string[] = [];
-  const children: ChildProcess[] = [];
-  try {
-    const id = randomBytes(32).toString('hex');
-    const path = `/docker/${id}`;
-    const cpuDir = cgroupDir(layout, 'cpu', path) as string;
-    const cpuacctDir = cgroupDir(layout, 'cpuacct', path) as string;
-    mkdirTracked(cpuDir, created);
-    if (cpuacctDir !== cpuDir) mkdirTracked(cpuacctDir, created);
-    const pid = spawnSleeper(children);
-    writeFileSync(`${cpuDir}/cgroup.procs`, String(pid));
-    if (cpuacctDir !== cpuDir) writeFileSync(`${cpuacctDir}/cgroup.procs`, String(pid));
+test(
+  'v1: a process moved into /docker/<id> in the cpu hierarchy is found',
+  { skip: skip || (layout.v1.has('cpu') ? false : 'no v1 cpu hierarchy') },
+  async () => {
+    const created: string[] = [];
+    const children: ChildProcess[] = [];
+    try {
+      const id = randomBytes(32).toString('hex');
+      const path = `/docker/${id}`;
+      const cpuDir = cgroupDir(layout, 'cpu', path) as string;
+      const cpuacctDir = cgroupDir(layout, 'cpuacct', path) as string;
+      mkdirTracked(cpuDir, created);
+      if (cpuacctDir !== cpuDir) mkdirTracked(cpuacctDir, created);
+      const pid = spawnSleeper(children);
+      writeFileSync(`${cpuDir}/cgroup.procs`, String(pid));
+      if (cpuacctDir !== cpuDir) writeFileSync(`${cpuacctDir}/cgroup.procs`, String(pid));
 
-    assert.equal(readPidCgroup(pid)?.find((l) => l.controllers.includes('cpu'))?.path, path);
-    assert.deepEqual(readCgroupProcs(cpuDir), [pid]);
-    assert.deepEqual(identify(path), { id, name: null, runtime: 'docker', pod: null, namespace: null, qos: null, cgroup: path });
-    const r = identifyPid(pid, { layout });
-    assert.equal(r?.hierarchy, 'cpu');
-    assert.deepEqual(containerForPid(pid, { layout }), identify(path));
-    const listed = listContainers({ layout }).find((c) => c.ref.id === id);
-    assert.ok(listed, 'listed');
-    assert.equal(listed.paths.v1, path);
-    assert.equal(listed.dirs.cpu, cpuDir);
-    assert.equal(listed.dirs.cpuacct, cpuacctDir);
-    assert.ok(readCgroupCpuUsage(listed.dirs), 'cpuacct readable through the listed directories');
+      assert.equal(readPidCgroup(pid)?.find((l) => l.controllers.includes('cpu'))?.path, path);
+      assert.deepEqual(readCgroupProcs(cpuDir), [pid]);
+      assert.deepEqual(identify(path), {
+        id,
+        name: null,
+        runtime: 'docker',
+        pod: null,
+        namespace: null,
+        qos: null,
+        cgroup: path,
+      });
+      const r = identifyPid(pid, { layout });
+      assert.equal(r?.hierarchy, 'cpu');
+      assert.deepEqual(containerForPid(pid, { layout }), identify(path));
+      const listed = listContainers({ layout }).find((c) => c.ref.id === id);
+      assert.ok(listed, 'listed');
+      assert.equal(listed.paths.v1, path);
+      assert.equal(listed.dirs.cpu, cpuDir);
+      assert.equal(listed.dirs.cpuacct, cpuacctDir);
+      assert.ok(readCgroupCpuUsage(listed.dirs), 'cpuacct readable through the listed directories');
 
-    await cleanup(children, []);
-    assert.equal(containerForPid(pid, { layout }), null, 'gone with its process');
-  } finally {
-    await cleanup(children, created);
+      await cleanup(children, []);
+      assert.equal(containerForPid(pid, { layout }), null, 'gone with its process');
+    } finally {
+      await cleanup(children, created);
+    }
+    assert.ok(
+      created.every((d) => !existsSync(d)),
+      'cleaned up'
+    );
   }
-  assert.ok(created.every((d) => !existsSync(d)), 'cleaned up');
-});
+);
 
-test('unified: a process moved into system.slice/docker-<id>.scope is found', { skip: skip || (layout.unified ? false : 'no cgroup2 hierarchy') }, async () => {
-  const created: string[] = [];
-  const children: ChildProcess[] = [];
-  try {
-    const id = randomBytes(32).toString('hex');
-    const path = `/system.slice/docker-${id}.scope`;
-    const dir = cgroupDir(layout, 'unified', path) as string;
-    mkdirTracked(dir, created);
-    const pid = spawnSleeper(children);
-    writeFileSync(`${dir}/cgroup.procs`, String(pid));
+test(
+  'unified: a process moved into system.slice/docker-<id>.scope is found',
+  { skip: skip || (layout.unified ? false : 'no cgroup2 hierarchy') },
+  async () => {
+    const created: string[] = [];
+    const children: ChildProcess[] = [];
+    try {
+      const id = randomBytes(32).toString('hex');
+      const path = `/system.slice/docker-${id}.scope`;
+      const dir = cgroupDir(layout, 'unified', path) as string;
+      mkdirTracked(dir, created);
+      const pid = spawnSleeper(children);
+      writeFileSync(`${dir}/cgroup.procs`, String(pid));
 
-    assert.equal(readPidCgroup(pid)?.find((l) => l.hierarchyId === 0)?.path, path);
-    const r = identifyPid(pid, { layout });
-    // On a hybrid host the cpu line is still "/", so the unified line has to win.
-    assert.equal(r?.hierarchy, 'unified');
-    assert.equal(r?.identity?.ref.id, id);
-    assert.equal(containerForPid(pid, { layout })?.runtime, 'docker');
-    const listed = listContainers({ layout }).find((c) => c.ref.id === id);
-    assert.ok(listed, 'listed');
-    assert.equal(listed.paths.unified, path);
-    assert.equal(listed.dirs.unified, dir);
-    if (existsSync('/proc/pressure/cpu')) assert.ok(readCgroupPressure(dir, 'cpu')?.some, 'per-cgroup PSI');
-    assert.ok(readCgroupCpuUsage({ unified: dir }), 'cpu.stat exists in every cgroup2 directory');
-  } finally {
-    await cleanup(children, created);
+      assert.equal(readPidCgroup(pid)?.find((l) => l.hierarchyId === 0)?.path, path);
+      const r = identifyPid(pid, { layout });
+      // On a hybrid host the cpu line is still "/", so the unified line has to win.
+      assert.equal(r?.hierarchy, 'unified');
+      assert.equal(r?.identity?.ref.id, id);
+      assert.equal(containerForPid(pid, { layout })?.runtime, 'docker');
+      const listed = listContainers({ layout }).find((c) => c.ref.id === id);
+      assert.ok(listed, 'listed');
+      assert.equal(listed.paths.unified, path);
+      assert.equal(listed.dirs.unified, dir);
+      if (existsSync('/proc/pressure/cpu')) assert.ok(readCgroupPressure(dir, 'cpu')?.some, 'per-cgroup PSI');
+      assert.ok(readCgroupCpuUsage({ unified: dir }), 'cpu.stat exists in every cgroup2 directory');
+    } finally {
+      await cleanup(children, created);
+    }
+    assert.ok(
+      created.every((d) => !existsSync(d)),
+      'cleaned up'
+    );
   }
-  assert.ok(created.every((d) => !existsSync(d)), 'cleaned up');
-});
+);

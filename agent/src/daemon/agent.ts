@@ -58,23 +58,31 @@ export class Agent implements AgentFacade {
   private constructor(
     config: AgentConfig,
     private readonly configFile: string | undefined,
-    log: Logger,
+    log: Logger
   ) {
     this.cfg = config;
     this.log = log;
     this.hostName = config.host === 'auto' ? os.hostname() : config.host;
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.store = openStore(storePath(config.dataDir));
-    if (this.store.recovered) log.warn({ recovered: this.store.recovered }, 'store recovered after an unclean stop: interrupted captures marked partial');
+    if (this.store.recovered)
+      log.warn(
+        { recovered: this.store.recovered },
+        'store recovered after an unclean stop: interrupted captures marked partial'
+      );
     this.metricsHub = new AgentMetrics(() => this.store, this.hostName);
     this.caps = detectCapabilities();
-    for (const c of this.caps.checks.filter((x) => !x.ok && x.required)) log.error({ check: c.name, detail: c.detail }, 'required capability missing');
+    for (const c of this.caps.checks.filter((x) => !x.ok && x.required))
+      log.error({ check: c.name, detail: c.detail }, 'required capability missing');
     this.manager = new CaptureManager({
       store: this.store,
       metrics: this.metricsHub,
       log,
       host: () => this.hostName,
-      limits: () => ({ maxConcurrent: this.cfg.capture.maxConcurrent, budgetPerHourMs: this.cfg.capture.budgetPerHour }),
+      limits: () => ({
+        maxConcurrent: this.cfg.capture.maxConcurrent,
+        budgetPerHourMs: this.cfg.capture.budgetPerHour,
+      }),
     });
     const containers = new ContainerIndex();
     const symbolizer = new Symbolizer();
@@ -112,7 +120,10 @@ export class Agent implements AgentFacade {
     agent.retentionTimer = setInterval(() => agent.applyRetention(), RETENTION_EVERY_MS);
     agent.retentionTimer.unref();
     agent.ready = true;
-    log.info({ host: agent.hostName, listen: agent.address(), dataDir: config.dataDir, version: agentVersion() }, 'agent started');
+    log.info(
+      { host: agent.hostName, listen: agent.address(), dataDir: config.dataDir, version: agentVersion() },
+      'agent started'
+    );
     return agent;
   }
 
@@ -201,7 +212,8 @@ export class Agent implements AgentFacade {
       return false;
     }
     for (const w of r.warnings) this.log.warn(w);
-    if (r.restartRequired.length) this.log.warn({ keys: r.restartRequired }, 'these changes take effect after a restart');
+    if (r.restartRequired.length)
+      this.log.warn({ keys: r.restartRequired }, 'these changes take effect after a restart');
     this.cfg = r.config;
     this.log.level = r.config.log.level;
     this.tracerRegistry.reconfigure(r.config.tracers);

@@ -14,13 +14,18 @@ const NullableString = Type.Union([Type.String(), Type.Null()]);
 
 /** Who a process or cgroup belongs to. Every field but `cgroup` may be unknown (null). */
 export const ContainerRefSchema = Type.Object({
-  id: Type.String({ description: 'container id (full hex for docker/containerd/CRI-O), pod uid for a pod-level cgroup, unit name for systemd' }),
+  id: Type.String({
+    description:
+      'container id (full hex for docker/containerd/CRI-O), pod uid for a pod-level cgroup, unit name for systemd',
+  }),
   name: NullableString,
   runtime: Type.String({ description: 'docker | containerd | crio | kubepods | systemd | cgroup' }),
   pod: NullableString,
   namespace: NullableString,
   qos: NullableString,
-  cgroup: Type.String({ description: 'cgroup path relative to the hierarchy root, e.g. /system.slice/docker-<id>.scope' }),
+  cgroup: Type.String({
+    description: 'cgroup path relative to the hierarchy root, e.g. /system.slice/docker-<id>.scope',
+  }),
 });
 export type ContainerRef = Static<typeof ContainerRefSchema>;
 
@@ -38,7 +43,12 @@ export type Trigger = Static<typeof TriggerSchema>;
 export const FlamegraphRefSchema = Type.Object({
   name: Type.String({ description: 'profile name within the event, e.g. "cpu", "offcpu", "alloc", "before"' }),
   title: Type.String(),
-  unit: Type.Union([Type.Literal('samples'), Type.Literal('nanoseconds'), Type.Literal('bytes'), Type.Literal('count')]),
+  unit: Type.Union([
+    Type.Literal('samples'),
+    Type.Literal('nanoseconds'),
+    Type.Literal('bytes'),
+    Type.Literal('count'),
+  ]),
   total: Type.Number({ description: 'sum of all sample values' }),
   stacks: Type.Integer({ description: 'distinct stacks' }),
 });

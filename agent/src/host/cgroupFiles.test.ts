@@ -47,9 +47,15 @@ test('cpu.max and cpu.stat (v1 ns throttling, v2 µs usage) are normalised', () 
   assert.deepEqual([v2.usageNs, v2.userNs, v2.systemNs, v2.throttledNs], [7000, 5000, 2000, 3000]);
 });
 
-test("capacity = min(cpuset size, quota/period, online CPUs) as Huatuo computes it", () => {
-  assert.equal(cgroupCpuCapacity({ cpuset: [0, 1, 2, 3], bandwidth: { quotaUs: 50000, periodUs: 100000 }, onlineCpus: 8 }), 0.5);
-  assert.equal(cgroupCpuCapacity({ cpuset: [2, 3], bandwidth: { quotaUs: 400000, periodUs: 100000 }, onlineCpus: 8 }), 2);
+test('capacity = min(cpuset size, quota/period, online CPUs) as Huatuo computes it', () => {
+  assert.equal(
+    cgroupCpuCapacity({ cpuset: [0, 1, 2, 3], bandwidth: { quotaUs: 50000, periodUs: 100000 }, onlineCpus: 8 }),
+    0.5
+  );
+  assert.equal(
+    cgroupCpuCapacity({ cpuset: [2, 3], bandwidth: { quotaUs: 400000, periodUs: 100000 }, onlineCpus: 8 }),
+    2
+  );
   assert.equal(cgroupCpuCapacity({ cpuset: null, bandwidth: { quotaUs: null, periodUs: 100000 }, onlineCpus: 4 }), 4);
   assert.equal(cgroupCpuCapacity({ cpuset: [0, 1, 2, 3, 4, 5, 6, 7], bandwidth: null, onlineCpus: 2 }), 2);
 });
@@ -87,7 +93,10 @@ test('v1 files: cpuacct.stat ticks, throttling, unlimited memory, cpuset', () =>
   assert.equal(st?.nrThrottled, 311);
   assert.equal(st?.throttledNs, 18234000000);
   // besteffort: no quota, cpuset = all 4 CPUs.
-  assert.equal(readCgroupCpuCapacity(dirsFor(FIXTURE_HOSTS.v1, `/kubepods/besteffort/pod${IDS.podC}/${IDS.ctrC}`), 4), 4);
+  assert.equal(
+    readCgroupCpuCapacity(dirsFor(FIXTURE_HOSTS.v1, `/kubepods/besteffort/pod${IDS.podC}/${IDS.ctrC}`), 4),
+    4
+  );
 });
 
 test('v2 files: cpu.max "max", memory.max "max", throttling in µs', () => {
@@ -120,7 +129,9 @@ test('live: online CPUs and the root cgroup CPU usage moves', async () => {
   assert.equal(readOnlineCpus().length, cpus().length);
   const l = detectCgroupLayout();
   const dirs: CgroupDirs =
-    l.mode === 'v2' ? { unified: cgroupDir(l, 'unified', '/') as string } : { cpuacct: cgroupDir(l, 'cpuacct', '/') ?? undefined };
+    l.mode === 'v2'
+      ? { unified: cgroupDir(l, 'unified', '/') as string }
+      : { cpuacct: cgroupDir(l, 'cpuacct', '/') ?? undefined };
   const a = readCgroupCpuUsage(dirs);
   assert.ok(a);
   const end = Date.now() + 30;

@@ -258,7 +258,11 @@ export function readOnlineCpus(root = '/'): number[] {
  * CPU capacity in CPUs, as Huatuo computes it: min(cpuset size, quota/period, online CPUs). Missing
  * inputs (no cpuset, no quota) do not limit. Result > 0.
  */
-export function cgroupCpuCapacity(input: { cpuset: number[] | null; bandwidth: CfsBandwidth | null; onlineCpus: number }): number {
+export function cgroupCpuCapacity(input: {
+  cpuset: number[] | null;
+  bandwidth: CfsBandwidth | null;
+  onlineCpus: number;
+}): number {
   let cap = Math.max(1, input.onlineCpus);
   if (input.cpuset && input.cpuset.length) cap = Math.min(cap, input.cpuset.length);
   const b = input.bandwidth;
@@ -282,7 +286,12 @@ export interface CgroupCpuPercent {
  * 100·Δns / (elapsed · capacity) for user, system and total. Null when time did not advance or a
  * counter went backwards (the cgroup was recreated). Values may exceed 100 briefly (accounting jitter).
  */
-export function cgroupCpuPercent(prev: CgroupCpuUsage, cur: CgroupCpuUsage, elapsedMs: number, capacityCpus: number): CgroupCpuPercent | null {
+export function cgroupCpuPercent(
+  prev: CgroupCpuUsage,
+  cur: CgroupCpuUsage,
+  elapsedMs: number,
+  capacityCpus: number
+): CgroupCpuPercent | null {
   if (!(elapsedMs > 0) || !(capacityCpus > 0)) return null;
   const du = cur.usageNs - prev.usageNs;
   const dus = cur.userNs - prev.userNs;

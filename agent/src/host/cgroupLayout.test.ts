@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FIXTURE_HOSTS } from '../../../test/fixtures/hosts/hosts';
-import { cgroupDir, detectCgroupLayout, layoutFromMounts, parseMountinfo, parseProcMounts, v1Controllers } from './cgroupLayout';
+import {
+  cgroupDir,
+  detectCgroupLayout,
+  layoutFromMounts,
+  parseMountinfo,
+  parseProcMounts,
+  v1Controllers,
+} from './cgroupLayout';
 
 test('pure v1 host: controllers, co-mounted cpu,cpuacct, named systemd hierarchy, no unified', () => {
   const l = detectCgroupLayout(FIXTURE_HOSTS.v1);
@@ -51,7 +58,7 @@ test('hybrid host (like the build machine): separate cpu and cpuacct, cgroup2 at
 test('mountinfo: octal escapes, optional fields, mount roots', () => {
   const m = parseMountinfo(
     '28 27 254:16 / /mnt/data\\040disk rw,relatime shared:5 master:2 - ext4 /dev/vdb rw\n' +
-      '50 31 0:29 /docker/abc /sys/fs/cgroup/cpu ro,nosuid - cgroup cgroup rw,cpu,cpuacct\n',
+      '50 31 0:29 /docker/abc /sys/fs/cgroup/cpu ro,nosuid - cgroup cgroup rw,cpu,cpuacct\n'
   );
   assert.equal(m[0]?.mountPoint, '/mnt/data disk');
   assert.equal(m[0]?.fsType, 'ext4');
@@ -70,7 +77,7 @@ test('falls back to /proc/mounts when mountinfo is unreadable; nothing mounted â
     mkdirSync(join(root, 'proc'));
     writeFileSync(
       join(root, 'proc/mounts'),
-      'cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,nosuid,nodev,noexec,relatime,cpu,cpuacct 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0\n',
+      'cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,nosuid,nodev,noexec,relatime,cpu,cpuacct 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0\n'
     );
     const l = detectCgroupLayout(root);
     assert.equal(l.mode, 'hybrid');

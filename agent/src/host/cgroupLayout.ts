@@ -60,10 +60,34 @@ export function parseProcMounts(text: string): MountEntry[] {
 
 /** Mount options of a cgroup v1 mount that are not controllers. */
 const NON_CONTROLLER_OPTIONS = new Set([
-  'rw', 'ro', 'nosuid', 'nodev', 'noexec', 'relatime', 'noatime', 'nodiratime', 'strictatime', 'lazytime',
-  'sync', 'async', 'dirsync', 'mand', 'nomand', 'silent', 'loud',
-  'xattr', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'favordynmods', 'nsdelegate', 'none', 'all',
-  'memory_localevents', 'memory_recursiveprot', 'memory_hugetlb_accounting',
+  'rw',
+  'ro',
+  'nosuid',
+  'nodev',
+  'noexec',
+  'relatime',
+  'noatime',
+  'nodiratime',
+  'strictatime',
+  'lazytime',
+  'sync',
+  'async',
+  'dirsync',
+  'mand',
+  'nomand',
+  'silent',
+  'loud',
+  'xattr',
+  'noprefix',
+  'clone_children',
+  'cpuset_v2_mode',
+  'favordynmods',
+  'nsdelegate',
+  'none',
+  'all',
+  'memory_localevents',
+  'memory_recursiveprot',
+  'memory_hugetlb_accounting',
 ]);
 
 /** Controllers (and `name=X` named hierarchies) a cgroup v1 mount carries, from its options. */
@@ -97,7 +121,8 @@ export function layoutFromMounts(mounts: MountEntry[], root = '/', unifiedContro
   for (const m of mounts) {
     if (m.fsType === 'cgroup2') {
       // Prefer a mount of the hierarchy's root over a bind mount of a sub-tree.
-      if (!unified || (unified.mountRoot !== '/' && m.root === '/')) unified = { mountPoint: m.mountPoint, mountRoot: m.root };
+      if (!unified || (unified.mountRoot !== '/' && m.root === '/'))
+        unified = { mountPoint: m.mountPoint, mountRoot: m.root };
     } else if (m.fsType === 'cgroup') {
       const controllers = v1Controllers(m.options);
       const h: V1Hierarchy = { mountPoint: m.mountPoint, mountRoot: m.root, controllers };

@@ -24,8 +24,12 @@ test('parses all 17 counters; older 14-column lines leave discard/flush at 0', (
 });
 
 test('iostat-style rates between two samples', () => {
-  const prev = parseDiskstats(line('sda', [1000, 0, 80000, 2000, 500, 0, 40000, 5000, 0, 10000, 30000, 0, 0, 0, 0, 0, 0]));
-  const cur = parseDiskstats(line('sda', [1400, 10, 86400, 3200, 700, 3, 43200, 7000, 4, 11500, 36000, 20, 0, 160, 5, 0, 0]));
+  const prev = parseDiskstats(
+    line('sda', [1000, 0, 80000, 2000, 500, 0, 40000, 5000, 0, 10000, 30000, 0, 0, 0, 0, 0, 0])
+  );
+  const cur = parseDiskstats(
+    line('sda', [1400, 10, 86400, 3200, 700, 3, 43200, 7000, 4, 11500, 36000, 20, 0, 160, 5, 0, 0])
+  );
   const [r, ...rest] = diskIoRates(prev, cur, 2000);
   assert.equal(rest.length, 0);
   assert.ok(r);
@@ -44,17 +48,22 @@ test('iostat-style rates between two samples', () => {
 
 test('idle devices give zeros, util is capped, resets and new devices are left out', () => {
   const prev = parseDiskstats(
-    [line('sda', [5, 0, 40, 1, 0, 0, 0, 0, 0, 10, 10]), line('sdb', [100, 0, 800, 50, 0, 0, 0, 0, 0, 100, 100])].join('\n'),
+    [line('sda', [5, 0, 40, 1, 0, 0, 0, 0, 0, 10, 10]), line('sdb', [100, 0, 800, 50, 0, 0, 0, 0, 0, 100, 100])].join(
+      '\n'
+    )
   );
   const cur = parseDiskstats(
     [
       line('sda', [5, 0, 40, 1, 0, 0, 0, 0, 0, 1200, 10]), // io_ticks ran 1190 ms in a 1000 ms window (rounding)
       line('sdb', [3, 0, 24, 2, 0, 0, 0, 0, 0, 5, 5]), // re-added: counters restarted
       line('sdc', [1, 0, 8, 1, 0, 0, 0, 0, 0, 1, 1]), // appeared
-    ].join('\n'),
+    ].join('\n')
   );
   const rates = diskIoRates(prev, cur, 1000);
-  assert.deepEqual(rates.map((r) => r.name), ['sda']);
+  assert.deepEqual(
+    rates.map((r) => r.name),
+    ['sda']
+  );
   assert.equal(rates[0]?.utilPercent, 100);
   assert.equal(rates[0]?.readAwaitMs, 0);
   assert.equal(rates[0]?.avgRequestBytes, 0);
@@ -64,18 +73,35 @@ test('idle devices give zeros, util is capped, resets and new devices are left o
 test('idle loop/ram devices are kept unless skipIdleVirtual', () => {
   const s = readDiskstats(FIXTURE_HOSTS.hybrid);
   assert.ok(s);
-  const all = diskIoRates(s, s, 1000).map((r) => r.name).sort();
+  const all = diskIoRates(s, s, 1000)
+    .map((r) => r.name)
+    .sort();
   assert.deepEqual(all, ['loop0', 'loop1', 'vda', 'vdb', 'zram0']);
   // Same sample twice: every device idle; only the real disks stay.
-  assert.deepEqual(diskIoRates(s, s, 1000, { skipIdleVirtual: true }).map((r) => r.name).sort(), ['vda', 'vdb']);
+  assert.deepEqual(
+    diskIoRates(s, s, 1000, { skipIdleVirtual: true })
+      .map((r) => r.name)
+      .sort(),
+    ['vda', 'vdb']
+  );
 });
 
 test('block device metadata from /sys/block: partitions, nvme, rotational, virtual', () => {
   const v1 = readBlockDevices(FIXTURE_HOSTS.v1);
-  assert.deepEqual(v1.map((d) => d.name), ['dm-0', 'loop0', 'sda', 'sr0']);
+  assert.deepEqual(
+    v1.map((d) => d.name),
+    ['dm-0', 'loop0', 'sda', 'sr0']
+  );
   const sda = v1.find((d) => d.name === 'sda');
   assert.deepEqual(sda && { ...sda }, {
-    name: 'sda', major: 8, minor: 0, rotational: true, nvme: false, virtual: false, sizeBytes: 976773168 * 512, partitions: ['sda1', 'sda2'],
+    name: 'sda',
+    major: 8,
+    minor: 0,
+    rotational: true,
+    nvme: false,
+    virtual: false,
+    sizeBytes: 976773168 * 512,
+    partitions: ['sda1', 'sda2'],
   });
   assert.equal(v1.find((d) => d.name === 'dm-0')?.virtual, true);
   const v2 = readBlockDevices(FIXTURE_HOSTS.v2);
@@ -97,5 +123,8 @@ test('live diskstats: every /sys/block device has a line with matching major:min
     assert.equal(`${s.major}:${s.minor}`, `${d.major}:${d.minor}`);
   }
   const loops = devs.filter((d) => d.name.startsWith('loop'));
-  assert.ok(loops.every((d) => d.virtual), 'loop devices live under /sys/devices/virtual');
+  assert.ok(
+    loops.every((d) => d.virtual),
+    'loop devices live under /sys/devices/virtual'
+  );
 });

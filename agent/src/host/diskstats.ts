@@ -35,11 +35,23 @@ export interface DiskStat {
 }
 
 const FIELDS = [
-  'readsCompleted', 'readsMerged', 'sectorsRead', 'readMs',
-  'writesCompleted', 'writesMerged', 'sectorsWritten', 'writeMs',
-  'inFlight', 'ioMs', 'weightedIoMs',
-  'discardsCompleted', 'discardsMerged', 'sectorsDiscarded', 'discardMs',
-  'flushesCompleted', 'flushMs',
+  'readsCompleted',
+  'readsMerged',
+  'sectorsRead',
+  'readMs',
+  'writesCompleted',
+  'writesMerged',
+  'sectorsWritten',
+  'writeMs',
+  'inFlight',
+  'ioMs',
+  'weightedIoMs',
+  'discardsCompleted',
+  'discardsMerged',
+  'sectorsDiscarded',
+  'discardMs',
+  'flushesCompleted',
+  'flushMs',
 ] as const;
 
 /** Parses /proc/diskstats into a map keyed by device name. */
@@ -49,12 +61,26 @@ export function parseDiskstats(text: string): Map<string, DiskStat> {
     const f = line.trim().split(/\s+/);
     if (f.length < 14) continue;
     const d: DiskStat = {
-      major: Number(f[0]), minor: Number(f[1]), name: f[2] as string,
-      readsCompleted: 0, readsMerged: 0, sectorsRead: 0, readMs: 0,
-      writesCompleted: 0, writesMerged: 0, sectorsWritten: 0, writeMs: 0,
-      inFlight: 0, ioMs: 0, weightedIoMs: 0,
-      discardsCompleted: 0, discardsMerged: 0, sectorsDiscarded: 0, discardMs: 0,
-      flushesCompleted: 0, flushMs: 0,
+      major: Number(f[0]),
+      minor: Number(f[1]),
+      name: f[2] as string,
+      readsCompleted: 0,
+      readsMerged: 0,
+      sectorsRead: 0,
+      readMs: 0,
+      writesCompleted: 0,
+      writesMerged: 0,
+      sectorsWritten: 0,
+      writeMs: 0,
+      inFlight: 0,
+      ioMs: 0,
+      weightedIoMs: 0,
+      discardsCompleted: 0,
+      discardsMerged: 0,
+      sectorsDiscarded: 0,
+      discardMs: 0,
+      flushesCompleted: 0,
+      flushMs: 0,
     };
     FIELDS.forEach((k, i) => {
       const v = f[3 + i];
@@ -107,7 +133,7 @@ export function diskIoRates(
   prev: Map<string, DiskStat>,
   cur: Map<string, DiskStat>,
   elapsedMs: number,
-  opts: DiskRateOptions = {},
+  opts: DiskRateOptions = {}
 ): DiskIoRates[] {
   if (!(elapsedMs > 0)) return [];
   const sec = elapsedMs / 1000;
@@ -122,7 +148,8 @@ export function diskIoRates(
     const dws = d('sectorsWritten');
     const dio = d('ioMs');
     const dweighted = d('weightedIoMs');
-    if (dr < 0 || dw < 0 || drs < 0 || dws < 0 || dio < 0 || dweighted < 0 || d('readMs') < 0 || d('writeMs') < 0) continue;
+    if (dr < 0 || dw < 0 || drs < 0 || dws < 0 || dio < 0 || dweighted < 0 || d('readMs') < 0 || d('writeMs') < 0)
+      continue;
     const ddisc = Math.max(0, d('discardsCompleted'));
     if (opts.skipIdleVirtual && VIRTUAL_NAME.test(name) && dr + dw + ddisc === 0 && dio === 0) continue;
     out.push({

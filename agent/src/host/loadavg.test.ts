@@ -5,7 +5,14 @@ import { FIXTURE_HOSTS } from '../../../test/fixtures/hosts/hosts';
 import { parseLoadavg, readLoadavg } from './loadavg';
 
 test('parses /proc/loadavg', () => {
-  assert.deepEqual(readLoadavg(FIXTURE_HOSTS.v1), { load1: 2.15, load5: 1.87, load15: 1.42, running: 3, total: 412, lastPid: 5123 });
+  assert.deepEqual(readLoadavg(FIXTURE_HOSTS.v1), {
+    load1: 2.15,
+    load5: 1.87,
+    load15: 1.42,
+    running: 3,
+    total: 412,
+    lastPid: 5123,
+  });
   assert.equal(parseLoadavg('nonsense'), null);
 });
 

@@ -25,7 +25,12 @@ export function parsePressure(text: string): Pressure | null {
   for (const line of text.split('\n')) {
     const m = /^(some|full)\s+avg10=([\d.]+)\s+avg60=([\d.]+)\s+avg300=([\d.]+)\s+total=(\d+)/.exec(line);
     if (!m) continue;
-    out[m[1] as 'some' | 'full'] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), total: Number(m[5]) };
+    out[m[1] as 'some' | 'full'] = {
+      avg10: Number(m[2]),
+      avg60: Number(m[3]),
+      avg300: Number(m[4]),
+      total: Number(m[5]),
+    };
   }
   return out.some || out.full ? out : null;
 }

@@ -4,7 +4,18 @@ import { test } from 'node:test';
 import { FIXTURE_HOSTS } from '../../../test/fixtures/hosts/hosts';
 import { cpuTimesPercent, parseProcStat, procStatPercent, readProcStat, type CpuTimes } from './procStat';
 
-const zero: CpuTimes = { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
+const zero: CpuTimes = {
+  user: 0,
+  nice: 0,
+  system: 0,
+  idle: 0,
+  iowait: 0,
+  irq: 0,
+  softirq: 0,
+  steal: 0,
+  guest: 0,
+  guestNice: 0,
+};
 const t = (o: Partial<CpuTimes>): CpuTimes => ({ ...zero, ...o });
 
 test('parses the fixture /proc/stat: total, per CPU, counters', () => {
@@ -64,7 +75,9 @@ test('no elapsed time or a counter going backwards gives null; a backwards iowai
 
 test('procStatPercent gives per-CPU shares for CPUs present in both samples, and ctxt/s', () => {
   const prev = parseProcStat('cpu 0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\nctxt 100\n');
-  const cur = parseProcStat('cpu 50 0 100 50 0 0 0 0 0 0\ncpu0 0 0 100 0 0 0 0 0 0 0\ncpu2 50 0 0 50 0 0 0 0 0 0\nctxt 600\n');
+  const cur = parseProcStat(
+    'cpu 50 0 100 50 0 0 0 0 0 0\ncpu0 0 0 100 0 0 0 0 0 0 0\ncpu2 50 0 0 50 0 0 0 0 0 0\nctxt 600\n'
+  );
   const p = procStatPercent(prev, cur, 500);
   assert.equal(p.total?.system, 50);
   assert.deepEqual([...p.cpus.keys()], [0]);

@@ -33,7 +33,18 @@ export interface ProcStat {
 const COUNTERS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal', 'guest', 'guestNice'] as const;
 
 function parseCpuTimes(fields: string[]): CpuTimes {
-  const t: CpuTimes = { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
+  const t: CpuTimes = {
+    user: 0,
+    nice: 0,
+    system: 0,
+    idle: 0,
+    iowait: 0,
+    irq: 0,
+    softirq: 0,
+    steal: 0,
+    guest: 0,
+    guestNice: 0,
+  };
   // Old kernels print fewer columns; missing ones stay 0.
   COUNTERS.forEach((k, i) => {
     const v = Number(fields[i]);
@@ -45,7 +56,13 @@ function parseCpuTimes(fields: string[]): CpuTimes {
 export function parseProcStat(text: string): ProcStat {
   let total: CpuTimes | null = null;
   const cpus = new Map<number, CpuTimes>();
-  const out: Omit<ProcStat, 'total' | 'cpus'> = { ctxt: null, btime: null, processes: null, procsRunning: null, procsBlocked: null };
+  const out: Omit<ProcStat, 'total' | 'cpus'> = {
+    ctxt: null,
+    btime: null,
+    processes: null,
+    procsRunning: null,
+    procsBlocked: null,
+  };
   for (const line of text.split('\n')) {
     if (!line) continue;
     const fields = line.trim().split(/\s+/);
@@ -97,7 +114,16 @@ const FIRST_EIGHT = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq
  */
 export function cpuTimesPercent(prev: CpuTimes, cur: CpuTimes): CpuPercent | null {
   let ticks = 0;
-  const d: Record<(typeof FIRST_EIGHT)[number], number> = { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0 };
+  const d: Record<(typeof FIRST_EIGHT)[number], number> = {
+    user: 0,
+    nice: 0,
+    system: 0,
+    idle: 0,
+    iowait: 0,
+    irq: 0,
+    softirq: 0,
+    steal: 0,
+  };
   for (const k of FIRST_EIGHT) {
     const delta = cur[k] - prev[k];
     // iowait may legitimately go backwards on some kernels (it is an estimate); clamp that one only.

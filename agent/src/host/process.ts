@@ -44,7 +44,10 @@ export function parsePidStat(text: string): PidStat | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pid = toInt(text.slice(0, open).trim());
-  const f = text.slice(close + 2).trim().split(' ');
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   if (pid === null || f.length < 22) return null;
   // f[i] is field (i + 3) in proc(5) numbering.
   const n = (i: number): number => Number(f[i]);
@@ -234,7 +237,10 @@ export function listPids(root = '/'): number[] {
 export function listThreads(pid: number, root = '/'): number[] | null {
   const names = readDirOrNull(`${pidDir(root, pid)}/task`);
   if (names === null) return null;
-  return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  return names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /** A process snapshot for evidence tables: stat + status + argv in one go; null if it vanished. */

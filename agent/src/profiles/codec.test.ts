@@ -8,13 +8,32 @@ import { syntheticProfile } from './synthetic';
 function sample(): Profile {
   const p = new Profile({ unit: 'samples', period: 10_101_010, startTime: 1_764_000_000_123, durationMs: 10_000.5 });
   const nginx: Frame = { name: 'nginx', kind: 'process' };
-  p.add([nginx, { name: 'main', kind: 'user', module: '/usr/sbin/nginx' }, { name: 'do_epoll_wait', kind: 'kernel', module: 'kernel' }], 7);
+  p.add(
+    [
+      nginx,
+      { name: 'main', kind: 'user', module: '/usr/sbin/nginx' },
+      { name: 'do_epoll_wait', kind: 'kernel', module: 'kernel' },
+    ],
+    7
+  );
   p.add([nginx, { name: 'main', kind: 'user', module: '/usr/sbin/nginx' }], 2);
   p.add([nginx, { name: 'main', kind: 'user' }], 1); // same name, no module: a different frame
   p.add([nginx, { name: '[unknown] libfoo.so+0x1234', kind: 'unknown', module: '/usr/lib/libfoo.so' }], 3);
-  p.add([{ name: 'node', kind: 'process' }, { name: 'LazyCompile:~h 🔥 "<&>"', kind: 'jit', module: '/tmp/perf-42.map' }], 2 ** 40);
+  p.add(
+    [
+      { name: 'node', kind: 'process' },
+      { name: 'LazyCompile:~h 🔥 "<&>"', kind: 'jit', module: '/tmp/perf-42.map' },
+    ],
+    2 ** 40
+  );
   p.add([], 5);
-  p.add([{ name: '', kind: 'meta' }, { name: 'a;b\nc', kind: 'user' }], 1);
+  p.add(
+    [
+      { name: '', kind: 'meta' },
+      { name: 'a;b\nc', kind: 'user' },
+    ],
+    1
+  );
   return p;
 }
 
@@ -40,7 +59,13 @@ test('codec round trip is exact: frames, kinds, modules, values, metadata', () =
 test('non-integer values use the float form and still round-trip exactly', () => {
   const p = new Profile({ unit: 'nanoseconds' });
   p.add([{ name: 'f', kind: 'user' }], 0.1);
-  p.add([{ name: 'f', kind: 'user' }, { name: 'g', kind: 'kernel' }], 1e300);
+  p.add(
+    [
+      { name: 'f', kind: 'user' },
+      { name: 'g', kind: 'kernel' },
+    ],
+    1e300
+  );
   p.add([{ name: 'h', kind: 'user' }], 2 ** 60);
   same(p, decode(encode(p)));
 });
@@ -75,5 +100,8 @@ test('a 20,000-stack profile round-trips, far smaller than its folded text', () 
   const p = syntheticProfile({ stacks: 20_000, depth: 60, period: 10_101_010 });
   const blob = encode(p);
   same(p, decode(blob));
-  assert.ok(blob.length * 20 < Buffer.byteLength(toFolded(p)), `codec ${blob.length} bytes should be under 1/20 of folded text`);
+  assert.ok(
+    blob.length * 20 < Buffer.byteLength(toFolded(p)),
+    `codec ${blob.length} bytes should be under 1/20 of folded text`
+  );
 });

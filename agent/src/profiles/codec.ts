@@ -195,7 +195,8 @@ export function decode(buf: Buffer | Uint8Array): Profile {
     const kind = FRAME_KINDS[r.u8()];
     const m = r.varint();
     const module = m === 0 ? undefined : strings[m - 1];
-    if (name === undefined || kind === undefined || (m !== 0 && module === undefined)) throw new Error('profile codec: bad frame record');
+    if (name === undefined || kind === undefined || (m !== 0 && module === undefined))
+      throw new Error('profile codec: bad frame record');
     frameIds.push(profile.internFrame(module === undefined ? { name, kind } : { name, kind, module }));
   }
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export async function collectWindow(
   profiler: Profiler,
   durationMs: number,
-  opts: { symbolizer?: Symbolizer; signal?: AbortSignal; drainEveryMs?: number } = {},
+  opts: { symbolizer?: Symbolizer; signal?: AbortSignal; drainEveryMs?: number } = {}
 ): Promise<SampleWindow> {
   const every = opts.drainEveryMs ?? 1000;
   const signal = opts.signal ?? new AbortController().signal;
@@ -53,11 +53,14 @@ export function mergeWindows(ws: SampleWindow[]): SampleWindow {
         lostStacks: a.lostStacks + w.stats.lostStacks,
         lostCounts: a.lostCounts + w.stats.lostCounts,
       }),
-      { samples: 0, filtered: 0, lostStacks: 0, lostCounts: 0 },
+      { samples: 0, filtered: 0, lostStacks: 0, lostCounts: 0 }
     ),
   };
 }
 
 function allPids(): number[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }

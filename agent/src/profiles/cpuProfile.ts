@@ -25,7 +25,7 @@ export interface CpuProfileResult {
 export async function buildCpuProfile(
   window: SampleWindow,
   symbolizer: Symbolizer,
-  opts: { perPid?: boolean; filter?: (s: RawSample) => boolean } = {},
+  opts: { perPid?: boolean; filter?: (s: RawSample) => boolean } = {}
 ): Promise<CpuProfileResult> {
   const raw = opts.filter ? window.samples.filter(opts.filter) : window.samples;
   const symbolized = await symbolizer.symbolize(raw);

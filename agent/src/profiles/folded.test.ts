@@ -26,10 +26,29 @@ function nastyProfile(): Profile {
   let v = 1;
   for (const name of NASTY) {
     // Folded text reads "[unknown]…" names back as unknown frames.
-    p.add([{ name: 'proc;1', kind: 'process' }, { name, kind: name.startsWith('[unknown]') ? 'unknown' : 'user' }], v++);
-    p.add([{ name: 'proc;1', kind: 'process' }, { name: 'main', kind: 'user' }, { name, kind: 'kernel' }], v++);
+    p.add(
+      [
+        { name: 'proc;1', kind: 'process' },
+        { name, kind: name.startsWith('[unknown]') ? 'unknown' : 'user' },
+      ],
+      v++
+    );
+    p.add(
+      [
+        { name: 'proc;1', kind: 'process' },
+        { name: 'main', kind: 'user' },
+        { name, kind: 'kernel' },
+      ],
+      v++
+    );
   }
-  p.add([{ name: 'node', kind: 'process' }, { name: 'LazyCompile:~handler /app/x.js:1', kind: 'jit' }], 7);
+  p.add(
+    [
+      { name: 'node', kind: 'process' },
+      { name: 'LazyCompile:~handler /app/x.js:1', kind: 'jit' },
+    ],
+    7
+  );
   return p;
 }
 
@@ -67,9 +86,28 @@ test('escaped names keep one field per frame for other tools', () => {
 
 test('output is deterministic and annotations are optional', () => {
   const stacks: [Frame[], number][] = [
-    [[{ name: 'b', kind: 'process' }, { name: 'z', kind: 'user' }], 1],
-    [[{ name: 'a', kind: 'process' }, { name: 'y', kind: 'user' }, { name: 'vfs_read', kind: 'kernel' }], 2],
-    [[{ name: 'a', kind: 'process' }, { name: 'x', kind: 'jit' }], 3],
+    [
+      [
+        { name: 'b', kind: 'process' },
+        { name: 'z', kind: 'user' },
+      ],
+      1,
+    ],
+    [
+      [
+        { name: 'a', kind: 'process' },
+        { name: 'y', kind: 'user' },
+        { name: 'vfs_read', kind: 'kernel' },
+      ],
+      2,
+    ],
+    [
+      [
+        { name: 'a', kind: 'process' },
+        { name: 'x', kind: 'jit' },
+      ],
+      3,
+    ],
   ];
   const p1 = new Profile();
   const p2 = new Profile();

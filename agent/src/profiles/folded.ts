@@ -27,7 +27,9 @@ export interface FoldedReadOptions extends ProfileOptions {
 const ANNOTATION_RE = /_\[[a-z]\]$/;
 
 export function escapeFoldedName(name: string): string {
-  let out = /[\\;\r\n]/.test(name) ? name.replace(/[\\;\r\n]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')) : name;
+  let out = /[\\;\r\n]/.test(name)
+    ? name.replace(/[\\;\r\n]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))
+    : name;
   if (ANNOTATION_RE.test(out)) out = out.slice(0, -4) + '\\x5f' + out.slice(-3);
   return out;
 }

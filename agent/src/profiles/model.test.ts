@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { NO_STACK_FRAME, Profile, stackFromSample, type Frame, type ProfileNode } from './model';
 import { syntheticProfile } from './synthetic';
 
-const u = (name: string, module?: string): Frame => (module === undefined ? { name, kind: 'user' } : { name, kind: 'user', module });
+const u = (name: string, module?: string): Frame =>
+  module === undefined ? { name, kind: 'user' } : { name, kind: 'user', module };
 const k = (name: string): Frame => ({ name, kind: 'kernel' });
 const proc = (name: string): Frame => ({ name, kind: 'process' });
 
@@ -103,7 +104,7 @@ test('topFunctions ranks by self and by total, counting recursion once', () => {
       ['leaf', 'user', 'libx.so', 5],
       ['do_syscall_64', 'kernel', undefined, 3],
       ['rec', 'user', undefined, 2],
-    ],
+    ]
   );
   const byTotal = p.topFunctions({ by: 'total' });
   const rec = byTotal.find((s) => s.frame.name === 'rec')!;
@@ -112,7 +113,7 @@ test('topFunctions ranks by self and by total, counting recursion once', () => {
   assert.deepEqual(
     byTotal.slice(0, 2).map((s) => s.frame.name),
     ['app', 'main'],
-    'equal totals and selfs: ties broken by frame order',
+    'equal totals and selfs: ties broken by frame order'
   );
 });
 
@@ -145,7 +146,7 @@ test('stacks() and forEachStack are deterministic whatever the insertion order',
   assert.deepEqual(p1.stacks(), p2.stacks());
   assert.deepEqual(
     p1.stacks().map((s) => s.frames.map((f) => f.name).join(';')),
-    ['a;y', 'a;y', 'a;y;x', 'b;z'],
+    ['a;y', 'a;y', 'a;y;x', 'b;z']
   );
   assert.deepEqual(p1.stacks()[0]!.frames[1], k('y'), 'kernel sorts before user for equal names');
 });

@@ -150,7 +150,8 @@ export class Profile implements ProfileMeta {
     this.unit = unit;
     for (const k of ['period', 'startTime', 'durationMs'] as const) {
       const v = opts[k];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw new RangeError(`bad ${k} ${String(v)}`);
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v)))
+        throw new RangeError(`bad ${k} ${String(v)}`);
     }
     this.period = opts.period;
     this.startTime = opts.startTime;
@@ -255,7 +256,12 @@ export class Profile implements ProfileMeta {
   merge(other: Profile): this {
     if (other === this) return this.merge(this.clone()); // never walk a tree while growing it
     if (other.unit !== this.unit) throw new Error(`cannot merge a ${other.unit} profile into a ${this.unit} profile`);
-    if (this.unit === 'samples' && this.period !== undefined && other.period !== undefined && this.period !== other.period) {
+    if (
+      this.unit === 'samples' &&
+      this.period !== undefined &&
+      other.period !== undefined &&
+      this.period !== other.period
+    ) {
       throw new Error(`cannot merge sample profiles with different periods (${this.period} vs ${other.period})`);
     }
     if (this.period === undefined) this.period = other.period;
@@ -383,7 +389,9 @@ export class Profile implements ProfileMeta {
     const other = by === 'self' ? total : self;
     ids.sort((a, b) => key[b]! - key[a]! || other[b]! - other[a]! || ranks[a]! - ranks[b]!);
     const limit = opts.limit ?? ids.length;
-    return ids.slice(0, Math.max(0, limit)).map((id) => ({ frame: this.frames.get(id), self: self[id]!, total: total[id]! }));
+    return ids
+      .slice(0, Math.max(0, limit))
+      .map((id) => ({ frame: this.frames.get(id), self: self[id]!, total: total[id]! }));
   }
 
   /**

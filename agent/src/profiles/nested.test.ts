@@ -3,10 +3,21 @@ import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
 import { NestedFlamegraphSchema } from '../api/schemas';
 import { Profile, compareFrames, type Frame, type FrameKind } from './model';
-import { OTHER_LABEL, fromNestedRows, grafanaUnit, toDiffFlamegraph, toDiffRows, toNestedFlamegraph, toNestedRows, type DiffRows, type NestedRows } from './nested';
+import {
+  OTHER_LABEL,
+  fromNestedRows,
+  grafanaUnit,
+  toDiffFlamegraph,
+  toDiffRows,
+  toNestedFlamegraph,
+  toNestedRows,
+  type DiffRows,
+  type NestedRows,
+} from './nested';
 import { syntheticProfile } from './synthetic';
 
-const u = (name: string, module?: string): Frame => (module === undefined ? { name, kind: 'user' } : { name, kind: 'user', module });
+const u = (name: string, module?: string): Frame =>
+  module === undefined ? { name, kind: 'user' } : { name, kind: 'user', module };
 const k = (name: string): Frame => ({ name, kind: 'kernel' });
 const proc = (name: string): Frame => ({ name, kind: 'process' });
 
@@ -25,7 +36,11 @@ function sample(): Profile {
  * most one (pre-order); value = self + sum(children values) for `valueKey`/`selfKey`; siblings sorted.
  * Returns the parent index of each row.
  */
-function checkRows(rows: NestedRows | DiffRows, valueKey: 'value' | 'valueRight' = 'value', selfKey: 'self' | 'selfRight' = 'self'): number[] {
+function checkRows(
+  rows: NestedRows | DiffRows,
+  valueKey: 'value' | 'valueRight' = 'value',
+  selfKey: 'self' | 'selfRight' = 'self'
+): number[] {
   const value = valueKey === 'value' ? rows.value : (rows as DiffRows).valueRight;
   const self = selfKey === 'self' ? rows.self : (rows as DiffRows).selfRight;
   const n = rows.label.length;
@@ -51,7 +66,8 @@ function checkRows(rows: NestedRows | DiffRows, valueKey: 'value' | 'valueRight'
     lastChild[par] = i;
     open.push(i);
   }
-  for (let i = 0; i < n; i++) assert.equal(value[i], self[i]! + childSum[i]!, `row ${i} (${rows.label[i]}): value = self + children`);
+  for (let i = 0; i < n; i++)
+    assert.equal(value[i], self[i]! + childSum[i]!, `row ${i} (${rows.label[i]}): value = self + children`);
   return parent;
 }
 
@@ -60,12 +76,35 @@ test('nested rows: depth-first pre-order, root "all", value = self + children, s
   const rows = toNestedRows(p);
   checkRows(rows);
   assert.equal(rows.value[0], p.total);
-  assert.equal(rows.self.reduce((a, b) => a + b, 0), p.total);
+  assert.equal(
+    rows.self.reduce((a, b) => a + b, 0),
+    p.total
+  );
   assert.deepEqual(
     rows.label.map((l, i) => `${'  '.repeat(rows.level[i]!)}${l}`),
-    ['all', '  bash', '    readline', '    readline', '  nginx', '    main', '      accept', '      ngx_process_events', '        do_epoll_wait'],
+    [
+      'all',
+      '  bash',
+      '    readline',
+      '    readline',
+      '  nginx',
+      '    main',
+      '      accept',
+      '      ngx_process_events',
+      '        do_epoll_wait',
+    ]
   );
-  assert.deepEqual(rows.kind, ['meta', 'process', 'kernel', 'user', 'process', 'user', 'user', 'user', 'kernel'] as FrameKind[]);
+  assert.deepEqual(rows.kind, [
+    'meta',
+    'process',
+    'kernel',
+    'user',
+    'process',
+    'user',
+    'user',
+    'user',
+    'kernel',
+  ] as FrameKind[]);
   assert.deepEqual(rows.module, ['', '', '', '/usr/lib/libreadline.so.8', '', '/usr/sbin/nginx', '', '', '']);
   assert.deepEqual(rows.value, [17, 4, 3, 1, 13, 13, 4, 9, 7]);
   assert.deepEqual(rows.self, [0, 0, 3, 1, 0, 0, 4, 2, 7]);
@@ -73,7 +112,10 @@ test('nested rows: depth-first pre-order, root "all", value = self + children, s
 
 test('nested flame graph matches the API schema and names the Grafana unit', () => {
   const fg = toNestedFlamegraph(sample(), 'cpu');
-  assert.ok(Value.Check(NestedFlamegraphSchema, fg), [...Value.Errors(NestedFlamegraphSchema, fg)].map((e) => e.message).join('; '));
+  assert.ok(
+    Value.Check(NestedFlamegraphSchema, fg),
+    [...Value.Errors(NestedFlamegraphSchema, fg)].map((e) => e.message).join('; ')
+  );
   assert.equal(fg.unit, 'samples');
   assert.equal(fg.total, 17);
   assert.equal(grafanaUnit('nanoseconds'), 'ns');
@@ -86,7 +128,9 @@ test('minValue folds small children into one "[other]" row per parent, keeping t
   const rows = toNestedRows(p, { minValue: 4 });
   checkRows(rows);
   assert.equal(rows.value[0], p.total);
-  const others = rows.label.flatMap((l, i) => (l === OTHER_LABEL ? [[rows.level[i], rows.value[i], rows.kind[i]]] : []));
+  const others = rows.label.flatMap((l, i) =>
+    l === OTHER_LABEL ? [[rows.level[i], rows.value[i], rows.kind[i]]] : []
+  );
   assert.deepEqual(others, [
     [2, 4, 'meta'], // bash: readline (kernel, 3) + readline (user, 1)
   ]);
@@ -111,7 +155,7 @@ test('rows without kind/module and with another root label (Huatuo\'s "total") a
       ['a', 2],
       ['a;b', 4],
       ['c', 4],
-    ],
+    ]
   );
 });
 
@@ -143,7 +187,8 @@ function checkGrafanaLayout(rows: { level: number[]; value: number[]; valueRight
     const prev = lastAtLevel[level];
     const sameParentSibling = prev !== undefined && parent !== undefined && prev > parent;
     start[i] = sameParentSibling ? start[prev]! + width(prev) : parent !== undefined ? start[parent]! : 0;
-    if (parent !== undefined) assert.ok(start[i]! + width(i) <= start[parent]! + width(parent) + 1e-9, `row ${i} overflows its parent`);
+    if (parent !== undefined)
+      assert.ok(start[i]! + width(i) <= start[parent]! + width(parent) + 1e-9, `row ${i} overflows its parent`);
     lastAtLevel[level] = i;
     stack.push(i);
   }
@@ -161,7 +206,8 @@ test('diff rows cover the union tree; each side sums correctly; one-sided frames
   assert.equal(rows.value[0], left.total);
   assert.equal(rows.valueRight[0], right.total);
   const n = rows.label.length;
-  for (const col of ['self', 'value', 'valueRight', 'selfRight', 'kind', 'module'] as const) assert.equal(rows[col].length, n);
+  for (const col of ['self', 'value', 'valueRight', 'selfRight', 'kind', 'module'] as const)
+    assert.equal(rows[col].length, n);
   const row = (path: string): number => {
     const names: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -174,7 +220,10 @@ test('diff rows cover the union tree; each side sums correctly; one-sided frames
   const gzip = row('all;nginx;main;gzip');
   assert.deepEqual([rows.value[gzip], rows.self[gzip], rows.valueRight[gzip], rows.selfRight[gzip]], [0, 0, 5, 5]);
   const accept = row('all;nginx;main;accept');
-  assert.deepEqual([rows.value[accept], rows.self[accept], rows.valueRight[accept], rows.selfRight[accept]], [4, 4, 0, 0]);
+  assert.deepEqual(
+    [rows.value[accept], rows.self[accept], rows.valueRight[accept], rows.selfRight[accept]],
+    [4, 4, 0, 0]
+  );
   const epoll = row('all;nginx;main;ngx_process_events;do_epoll_wait');
   assert.deepEqual([rows.value[epoll], rows.valueRight[epoll]], [7, 20]);
   assert.deepEqual([rows.value[row('all;curl')], rows.valueRight[row('all;curl')]], [0, 1]);

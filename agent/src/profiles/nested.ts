@@ -11,7 +11,17 @@
 // side's share of its own total (root value vs root valueRight). So rows cover the union tree, raw (not
 // normalised) values are given on both sides, and a node present on one side only carries zeros on the
 // other. Both columns must be present together or Grafana treats the frame as a plain flame graph.
-import { FrameTable, Profile, compareFrames, type Frame, type FrameKind, type ProfileNode, type ProfileOptions, type ProfileUnit, isFrameKind } from './model';
+import {
+  FrameTable,
+  Profile,
+  compareFrames,
+  type Frame,
+  type FrameKind,
+  type ProfileNode,
+  type ProfileOptions,
+  type ProfileUnit,
+  isFrameKind,
+} from './model';
 
 export const ROOT_LABEL = 'all';
 /** Label of the meta row that collects pruned children (see NestedOptions.minValue). */
@@ -102,11 +112,22 @@ export function toDiffRows(left: Profile, right: Profile): DiffRows {
   for (let i = 0; i < mapL.length; i++) mapL[i] = table.intern(left.frame(i));
   const mapR = new Int32Array(right.frameCount);
   for (let i = 0; i < mapR.length; i++) mapR[i] = table.intern(right.frame(i));
-  const order = Array.from({ length: table.size }, (_, i) => i).sort((a, b) => compareFrames(table.get(a), table.get(b)));
+  const order = Array.from({ length: table.size }, (_, i) => i).sort((a, b) =>
+    compareFrames(table.get(a), table.get(b))
+  );
   const rank = new Int32Array(table.size);
   for (let i = 0; i < order.length; i++) rank[order[i]!] = i;
 
-  const rows: DiffRows = { label: [], level: [], value: [], self: [], valueRight: [], selfRight: [], kind: [], module: [] };
+  const rows: DiffRows = {
+    label: [],
+    level: [],
+    value: [],
+    self: [],
+    valueRight: [],
+    selfRight: [],
+    kind: [],
+    module: [],
+  };
   const walk = (a: ProfileNode | undefined, b: ProfileNode | undefined, frame: Frame, level: number): void => {
     rows.label.push(frame.name);
     rows.level.push(level);
@@ -157,8 +178,15 @@ export interface NestedRowsInput {
  */
 export function fromNestedRows(rows: NestedRowsInput, opts: ProfileOptions = {}): Profile {
   const n = rows.label.length;
-  for (const [k, col] of [['level', rows.level], ['self', rows.self], ['value', rows.value], ['kind', rows.kind], ['module', rows.module]] as const) {
-    if (col !== undefined && col.length !== n) throw new Error(`nested rows: column ${k} has ${col.length} rows, label has ${n}`);
+  for (const [k, col] of [
+    ['level', rows.level],
+    ['self', rows.self],
+    ['value', rows.value],
+    ['kind', rows.kind],
+    ['module', rows.module],
+  ] as const) {
+    if (col !== undefined && col.length !== n)
+      throw new Error(`nested rows: column ${k} has ${col.length} rows, label has ${n}`);
   }
   const profile = new Profile(opts);
   if (n === 0) return profile;
@@ -183,7 +211,8 @@ export function fromNestedRows(rows: NestedRowsInput, opts: ProfileOptions = {})
     if (!Number.isInteger(level) || (i === 0 ? level !== 0 : level < 1 || level > open.length)) {
       throw new Error(`nested rows: row ${i} has level ${level} after level ${i === 0 ? '(none)' : rows.level[i - 1]}`);
     }
-    if (typeof self !== 'number' || !Number.isFinite(self) || self < 0) throw new Error(`nested rows: row ${i} has bad self ${self}`);
+    if (typeof self !== 'number' || !Number.isFinite(self) || self < 0)
+      throw new Error(`nested rows: row ${i} has bad self ${self}`);
     while (open.length > level) close();
     open.push(i);
     childSum.push(0);

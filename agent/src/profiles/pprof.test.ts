@@ -19,10 +19,24 @@ const proc = (name: string): Frame => ({ name, kind: 'process' });
 
 function sample(): Profile {
   const p = new Profile({ unit: 'samples', period: 10_101_010, startTime: 1_764_000_000_123, durationMs: 10_000 });
-  p.add([proc('nginx'), { name: 'main', kind: 'user', module: '/usr/sbin/nginx' }, { name: 'do_epoll_wait', kind: 'kernel' }], 7);
+  p.add(
+    [
+      proc('nginx'),
+      { name: 'main', kind: 'user', module: '/usr/sbin/nginx' },
+      { name: 'do_epoll_wait', kind: 'kernel' },
+    ],
+    7
+  );
   p.add([proc('nginx'), { name: 'main', kind: 'user', module: '/usr/sbin/nginx' }], 2);
   p.add([proc('nginx'), { name: '[unknown] libfoo.so+0x1234', kind: 'unknown', module: '/usr/lib/libfoo.so' }], 3);
-  p.add([proc('node'), { name: 'LazyCompile:~handler', kind: 'jit', module: '/tmp/perf-42.map' }, { name: 'ext4_file_read_iter', kind: 'kernel', module: 'ext4' }], 4);
+  p.add(
+    [
+      proc('node'),
+      { name: 'LazyCompile:~handler', kind: 'jit', module: '/tmp/perf-42.map' },
+      { name: 'ext4_file_read_iter', kind: 'kernel', module: 'ext4' },
+    ],
+    4
+  );
   p.add([proc('node'), { name: 'Builtin:"quoted" <&>', kind: 'jit' }], 1);
   return p;
 }
@@ -38,15 +52,21 @@ test('pprof decodes with pprof-format: sample types, period, totals, one locatio
     [
       ['samples', 'count'],
       ['cpu', 'nanoseconds'],
-    ],
+    ]
   );
   assert.deepEqual([s(pp.periodType!.type), s(pp.periodType!.unit)], ['cpu', 'nanoseconds']);
   assert.equal(Number(pp.period), 10_101_010);
   assert.equal(BigInt(pp.timeNanos), 1_764_000_000_123n * 1_000_000n);
   assert.equal(Number(pp.durationNanos), 10_000 * 1e6);
   assert.equal(pp.sample.length, p.stackCount);
-  assert.equal(pp.sample.reduce((a, x) => a + Number(x.value[0]), 0), p.total);
-  assert.equal(pp.sample.reduce((a, x) => a + Number(x.value[1]), 0), p.total * 10_101_010);
+  assert.equal(
+    pp.sample.reduce((a, x) => a + Number(x.value[0]), 0),
+    p.total
+  );
+  assert.equal(
+    pp.sample.reduce((a, x) => a + Number(x.value[1]), 0),
+    p.total * 10_101_010
+  );
 
   const distinctFrames = new Set(p.stacks().flatMap((x) => x.frames));
   assert.equal(pp.location.length, distinctFrames.size);
@@ -93,7 +113,7 @@ test('other units get their own sample types', () => {
     const s = (i: number | bigint): string => pp.stringTable.strings[Number(i)]!;
     assert.deepEqual(
       pp.sampleType.map((t) => [s(t.type), s(t.unit)]),
-      [[type, unit]],
+      [[type, unit]]
     );
     const back = fromPprof(toPprof(p));
     assert.equal(back.unit, unit);
@@ -105,10 +125,17 @@ test('other units get their own sample types', () => {
 
 test('foreign pprof: inlined lines, unsymbolized locations, perf kernel mapping, sample type by name', () => {
   const st = new StringTable();
-  const fn = (id: number, name: string): PprofFunction => new PprofFunction({ id, name: st.dedup(name), systemName: st.dedup(name) });
+  const fn = (id: number, name: string): PprofFunction =>
+    new PprofFunction({ id, name: st.dedup(name), systemName: st.dedup(name) });
   const functions = [fn(1, 'main'), fn(2, 'inlined_helper'), fn(3, 'schedule'), fn(4, 'caller')];
   const mappings = [
-    new Mapping({ id: 1, filename: st.dedup('/usr/bin/app'), memoryStart: 0x400000, fileOffset: 0, hasFunctions: true }),
+    new Mapping({
+      id: 1,
+      filename: st.dedup('/usr/bin/app'),
+      memoryStart: 0x400000,
+      fileOffset: 0,
+      hasFunctions: true,
+    }),
     new Mapping({ id: 2, filename: st.dedup('[kernel.kallsyms]'), hasFunctions: true }),
   ];
   const locations = [
@@ -142,8 +169,11 @@ test('foreign pprof: inlined lines, unsymbolized locations, perf kernel mapping,
     bySamples.stacks().map((s) => [s.frames.map((f) => `${f.name}/${f.kind}/${f.module ?? ''}`), s.value]),
     [
       [['main/user//usr/bin/app', '[unknown] /usr/bin/app+0x1234/unknown//usr/bin/app'], 1],
-      [['main/user//usr/bin/app', 'caller/user//usr/bin/app', 'inlined_helper/user//usr/bin/app', 'schedule/kernel/'], 2],
-    ],
+      [
+        ['main/user//usr/bin/app', 'caller/user//usr/bin/app', 'inlined_helper/user//usr/bin/app', 'schedule/kernel/'],
+        2,
+      ],
+    ]
   );
   const byCpu = fromPprof(raw, { sampleType: 'cpu' });
   assert.equal(byCpu.unit, 'nanoseconds');

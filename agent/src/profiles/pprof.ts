@@ -215,7 +215,10 @@ export function fromPprof(data: Uint8Array, opts: PprofDecodeOptions = {}): Prof
       const addr = num(loc.address);
       const off = mapping !== undefined ? addr - num(mapping.memoryStart) + num(mapping.fileOffset) : addr;
       const where = mname !== '' ? `${mname}+0x${off.toString(16)}` : `0x${addr.toString(16)}`;
-      const frame: Frame = module !== undefined ? { name: `[unknown] ${where}`, kind: 'unknown', module } : { name: `[unknown] ${where}`, kind: 'unknown' };
+      const frame: Frame =
+        module !== undefined
+          ? { name: `[unknown] ${where}`, kind: 'unknown', module }
+          : { name: `[unknown] ${where}`, kind: 'unknown' };
       ids.push(profile.internFrame(frame));
     } else {
       // line[0] is the innermost (inlined) function; the last line is its caller.

@@ -39,7 +39,10 @@ const proc = (name: string): Frame => ({ name, kind: 'process' });
 function sample(): Profile {
   const p = new Profile({ unit: 'samples', period: 10_101_010, startTime: 1_764_000_000_000, durationMs: 10_000 });
   const main: Frame = { name: 'main', kind: 'user', module: '/usr/sbin/nginx' };
-  p.add([proc('nginx'), main, { name: 'ngx_process_events', kind: 'user' }, { name: 'do_epoll_wait', kind: 'kernel' }], 40);
+  p.add(
+    [proc('nginx'), main, { name: 'ngx_process_events', kind: 'user' }, { name: 'do_epoll_wait', kind: 'kernel' }],
+    40
+  );
   p.add([proc('nginx'), main, { name: 'accept', kind: 'user' }], 20);
   p.add([proc('nginx'), main], 5);
   p.add([proc('node'), { name: EVIL, kind: 'jit' }], 30);
@@ -49,7 +52,8 @@ function sample(): Profile {
 }
 
 const framesOf = (doc: Doc): El[] => Array.from(doc.getElementById('fg-frames')!.getElementsByTagName('g'));
-const nameOf = (g: El): string => g.getElementsByTagName('title')[0]!.textContent!.slice(0, Number(g.getAttribute('data-l')));
+const nameOf = (g: El): string =>
+  g.getElementsByTagName('title')[0]!.textContent!.slice(0, Number(g.getAttribute('data-l')));
 const rectOf = (g: El): El => g.getElementsByTagName('rect')[0]!;
 
 test('the SVG parses as XML, has one rect per drawn frame, title, subtitle and escaped names', () => {
@@ -162,7 +166,10 @@ test('the script zooms into a clicked frame and resets', () => {
 
   fire('fg-reset:click');
   for (const g of frames) {
-    assert.deepEqual([rectOf(g).getAttribute('x'), rectOf(g).getAttribute('width')].map(Number), orig.get(g)!.map(Number));
+    assert.deepEqual(
+      [rectOf(g).getAttribute('x'), rectOf(g).getAttribute('width')].map(Number),
+      orig.get(g)!.map(Number)
+    );
     assert.equal(g.getAttribute('display'), null);
     assert.equal(g.getAttribute('class'), 'f');
   }
@@ -206,9 +213,17 @@ test('frames below minWidth are not drawn; a 20,000-stack profile renders', () =
   const drawn = rows.value.filter((v) => v * scale >= 0.1).length;
   assert.ok(drawn < rows.label.length, 'some frames are too narrow to draw');
   assert.equal((svg.match(/<g class="f"/g) ?? []).length, drawn);
-  assert.equal((svg.match(/<rect /g) ?? []).length - 1 - (svg.match(/<rect [^>]*width="10" height="10"/g) ?? []).length, drawn, 'one rect per drawn frame');
+  assert.equal(
+    (svg.match(/<rect /g) ?? []).length - 1 - (svg.match(/<rect [^>]*width="10" height="10"/g) ?? []).length,
+    drawn,
+    'one rect per drawn frame'
+  );
   const doc = parse(svg);
   assert.equal(framesOf(doc).length, drawn);
-  assert.equal(toSvg(new Profile()).includes('<g id="fg-frames">\n</g>'), true, 'an empty profile renders an empty chart');
+  assert.equal(
+    toSvg(new Profile()).includes('<g id="fg-frames">\n</g>'),
+    true,
+    'an empty profile renders an empty chart'
+  );
   parse(toSvg(new Profile()));
 });

@@ -28,7 +28,8 @@ export interface SvgOptions {
   inverted?: boolean;
 }
 
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const INVALID_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Replace characters XML 1.0 cannot carry (control characters, lone surrogates) with U+FFFD. */
 export function xmlSafe(s: string): string {
@@ -150,7 +151,11 @@ function fmt(v: number): string {
 function defaultSubtitle(p: Profile): string {
   const parts = [`${formatValue(p.total, p.unit)} total`, `${groupDigits(p.stackCount)} distinct stacks`];
   if (p.period !== undefined && p.period > 0) {
-    parts.push(p.unit === 'samples' ? `1 sample = ${formatValue(p.period, 'nanoseconds')} (${round(1e9 / p.period, 1)} Hz)` : `period ${p.period}`);
+    parts.push(
+      p.unit === 'samples'
+        ? `1 sample = ${formatValue(p.period, 'nanoseconds')} (${round(1e9 / p.period, 1)} Hz)`
+        : `period ${p.period}`
+    );
   }
   if (p.startTime !== undefined) {
     let t = new Date(p.startTime).toISOString();
@@ -205,7 +210,7 @@ export function toSvg(profile: Profile, opts: SvgOptions = {}): string {
     `<text id="fg-title" x="${width / 2}" y="${fontSize + 12}" text-anchor="middle" font-size="${fontSize + 5}">${title}</text>\n`,
     `<text id="fg-subtitle" x="${width / 2}" y="${fontSize * 2 + 18}" text-anchor="middle" fill="#555">${subtitle}</text>\n`,
     `<text id="fg-reset" class="fg-ctl fg-hide" x="${xpad}" y="${fontSize + 12}">Reset Zoom</text>\n`,
-    `<text id="fg-search" class="fg-ctl" x="${width - xpad}" y="${fontSize + 12}" text-anchor="end">Search</text>\n`,
+    `<text id="fg-search" class="fg-ctl" x="${width - xpad}" y="${fontSize + 12}" text-anchor="end">Search</text>\n`
   );
   // Legend: one swatch per kind present.
   const kinds = new Set<FrameKind>();
@@ -223,13 +228,22 @@ export function toSvg(profile: Profile, opts: SvgOptions = {}): string {
   out.push(`<g id="fg-legend" font-size="${fontSize - 1}">`);
   for (const [k, label] of legendOrder) {
     if (!kinds.has(k)) continue;
-    out.push(`<rect x="${lx}" y="${ly}" width="10" height="10" fill="${frameColor(k, '')}"/><text x="${lx + 14}" y="${ly + 9}">${label}</text>`);
+    out.push(
+      `<rect x="${lx}" y="${ly}" width="10" height="10" fill="${frameColor(k, '')}"/><text x="${lx + 14}" y="${ly + 9}">${label}</text>`
+    );
     lx += 24 + label.length * charWidth;
   }
   out.push(`</g>\n`);
 
   out.push(`<g id="fg-frames">\n`);
-  const emit = (label: string, kind: FrameKind, module: string | undefined, value: number, x: number, depth: number): void => {
+  const emit = (
+    label: string,
+    kind: FrameKind,
+    module: string | undefined,
+    value: number,
+    x: number,
+    depth: number
+  ): void => {
     const w = value * scale;
     const name = xmlSafe(label);
     const pct = total > 0 ? round((100 * value) / total, 2) : 0;
@@ -238,7 +252,7 @@ export function toSvg(profile: Profile, opts: SvgOptions = {}): string {
     out.push(
       `<g class="f" data-v="${value}" data-l="${name.length}"><title>${xmlEscape(name)}${xmlEscape(info)}</title>` +
         `<rect x="${fmt(xpad + x * scale)}" y="${y}" width="${fmt(w)}" height="${fh - 1}" rx="2" fill="${frameColor(kind, label)}"/>` +
-        `<text x="${fmt(xpad + x * scale + 3)}" y="${fmt(y + fh / 2 + fontSize / 2 - 2)}">${xmlEscape(fitLabel(name, w, charWidth))}</text></g>\n`,
+        `<text x="${fmt(xpad + x * scale + 3)}" y="${fmt(y + fh / 2 + fontSize / 2 - 2)}">${xmlEscape(fitLabel(name, w, charWidth))}</text></g>\n`
     );
   };
   const walk = (node: ProfileNode, x: number, depth: number): void => {
@@ -266,7 +280,7 @@ export function toSvg(profile: Profile, opts: SvgOptions = {}): string {
     `var FG = ${JSON.stringify({ chartW, xpad, charWidth, total, inverted, top, base: top + maxDepth * fh, fh })};\n`,
     SCRIPT,
     `]]></script>\n`,
-    `</svg>\n`,
+    `</svg>\n`
   );
   return out.join('');
 }

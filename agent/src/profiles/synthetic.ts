@@ -24,7 +24,11 @@ export function syntheticProfile(opts: SyntheticOptions = {}): Profile {
   };
   const pool: Frame[] = [];
   for (let i = 0; i < 3000; i++) {
-    pool.push(i % 3 === 0 ? { name: `kfunc_${i}`, kind: 'kernel' } : { name: `func_${i}`, kind: i % 17 === 1 ? 'jit' : 'user', module: `/usr/lib/lib${i % 40}.so` });
+    pool.push(
+      i % 3 === 0
+        ? { name: `kfunc_${i}`, kind: 'kernel' }
+        : { name: `func_${i}`, kind: i % 17 === 1 ? 'jit' : 'user', module: `/usr/lib/lib${i % 40}.so` }
+    );
   }
   const leafDigits = Math.max(1, Math.ceil(Math.log(stacks) / Math.log(28)));
   const templates: Frame[][] = [];

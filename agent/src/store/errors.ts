@@ -13,13 +13,18 @@ export class StoreError extends Error {
   override name = 'StoreError';
   constructor(
     readonly code: StoreErrorCode,
-    message: string,
+    message: string
   ) {
     super(message);
   }
 
   /** True for errors caused by the caller's input (map to HTTP 4xx). */
   get isUserError(): boolean {
-    return this.code.startsWith('BAD_') || this.code === 'NOT_FOUND' || this.code === 'CONFLICT' || this.code === 'INVALID_EVENT';
+    return (
+      this.code.startsWith('BAD_') ||
+      this.code === 'NOT_FOUND' ||
+      this.code === 'CONFLICT' ||
+      this.code === 'INVALID_EVENT'
+    );
   }
 }

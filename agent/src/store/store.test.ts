@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { decodeCursor, encodeCursor, INTERRUPTED_ERROR, LATEST_VERSION, openStore, StoreError, storePath, type Store } from './index';
+import {
+  decodeCursor,
+  encodeCursor,
+  INTERRUPTED_ERROR,
+  LATEST_VERSION,
+  openStore,
+  StoreError,
+  storePath,
+  type Store,
+} from './index';
 import type { AutotracingEvent } from '../events/event';
 import { container, profileBytesFor, sampleEvent } from './testkit';
 
@@ -24,7 +33,11 @@ function storeError(code: string): (e: unknown) => boolean {
   return (e: unknown) => e instanceof StoreError && e.code === code;
 }
 
-function collect(store: Store, q: Parameters<Store['listEvents']>[0], between?: (page: number) => void): AutotracingEvent[] {
+function collect(
+  store: Store,
+  q: Parameters<Store['listEvents']>[0],
+  between?: (page: number) => void
+): AutotracingEvent[] {
   const all: AutotracingEvent[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 10_000; page++) {
@@ -46,8 +59,13 @@ test('open: WAL, synchronous FULL, foreign keys, incremental auto-vacuum, migrat
     assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
     assert.equal(s.db.pragma('auto_vacuum', { simple: true }), 2);
     assert.equal(s.schemaVersion, LATEST_VERSION);
-    const m = s.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number }[];
-    assert.deepEqual(m.map((r) => r.version), Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
+    const m = s.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as {
+      version: number;
+    }[];
+    assert.deepEqual(
+      m.map((r) => r.version),
+      Array.from({ length: LATEST_VERSION }, (_, i) => i + 1)
+    );
     assert.equal(statSync(file).mode & 0o077, 0, 'the database is not readable by others');
   } finally {
     s.close();
@@ -70,10 +88,14 @@ test('insert, get, update, complete with profiles in one transaction', () => {
 
     const cpu = profileBytesFor('cpu', 200_000);
     const pprof = gzipSync(randomBytes(5000));
-    const done = s.completeEvent(e.id, { status: 'complete', summary: 'app-1 spent 80% in sys', data: { top: ['a'] }, timeEnd: T0 + 10_000 }, [
-      { name: 'cpu', title: 'On-CPU', unit: 'samples', total: 990, stacks: 120, blob: cpu },
-      { name: 'raw', unit: 'count', total: 1, stacks: 1, blob: pprof },
-    ]);
+    const done = s.completeEvent(
+      e.id,
+      { status: 'complete', summary: 'app-1 spent 80% in sys', data: { top: ['a'] }, timeEnd: T0 + 10_000 },
+      [
+        { name: 'cpu', title: 'On-CPU', unit: 'samples', total: 990, stacks: 120, blob: cpu },
+        { name: 'raw', unit: 'count', total: 1, stacks: 1, blob: pprof },
+      ]
+    );
     assert.equal(done.status, 'complete');
     assert.equal(done.timeEnd, T0 + 10_000);
     assert.deepEqual(done.data.flamegraphs, [
@@ -90,9 +112,18 @@ test('insert, get, update, complete with profiles in one transaction', () => {
     assert.equal(infos.find((p) => p.name === 'raw')?.codec, 'none', 'already-compressed blobs are stored as they are');
 
     // a failing completion leaves nothing half-written
-    assert.throws(() => s.completeEvent(e.id, { status: 'failed', summary: '' }, [{ name: 'Bad Name', unit: 'samples', total: 1, stacks: 1, blob: cpu }]), storeError('BAD_ARGUMENT'));
+    assert.throws(
+      () =>
+        s.completeEvent(e.id, { status: 'failed', summary: '' }, [
+          { name: 'Bad Name', unit: 'samples', total: 1, stacks: 1, blob: cpu },
+        ]),
+      storeError('BAD_ARGUMENT')
+    );
     assert.deepEqual(s.getEvent(e.id), done);
-    assert.throws(() => s.completeEvent(e.id, { status: 'complete', data: { flamegraphs: 'not a list' }, timeEnd: Number.NaN }), storeError('INVALID_EVENT'));
+    assert.throws(
+      () => s.completeEvent(e.id, { status: 'complete', data: { flamegraphs: 'not a list' }, timeEnd: Number.NaN }),
+      storeError('INVALID_EVENT')
+    );
     assert.deepEqual(s.getEvent(e.id), done);
 
     const failed = s.insertEvent(sampleEvent({ time: T0 + 1, i: 2 }));
@@ -101,7 +132,10 @@ test('insert, get, update, complete with profiles in one transaction', () => {
     assert.equal(s.completeEvent(failed.id, { status: 'partial', error: null }).error, undefined);
 
     assert.throws(() => s.insertEvent({ ...sampleEvent({ time: T0, i: 3 }), id: e.id }), storeError('CONFLICT'));
-    assert.throws(() => s.insertEvent({ ...sampleEvent({ time: T0, i: 3 }), type: 'nosuch' as 'cpusys' }), storeError('INVALID_EVENT'));
+    assert.throws(
+      () => s.insertEvent({ ...sampleEvent({ time: T0, i: 3 }), type: 'nosuch' as 'cpusys' }),
+      storeError('INVALID_EVENT')
+    );
     assert.throws(() => s.updateEvent('01ARZ3NDEKTSV4RRFFQ69G5FAV', { summary: 'x' }), storeError('NOT_FOUND'));
   } finally {
     s.close();
@@ -112,7 +146,9 @@ test('deleting an event deletes its profiles (foreign key cascade)', () => {
   const s = openStore(freshFile());
   try {
     const e = s.insertEvent(sampleEvent({ time: T0, i: 1 }));
-    s.completeEvent(e.id, { status: 'complete' }, [{ name: 'cpu', unit: 'samples', total: 1, stacks: 1, blob: profileBytesFor('x', 1000) }]);
+    s.completeEvent(e.id, { status: 'complete' }, [
+      { name: 'cpu', unit: 'samples', total: 1, stacks: 1, blob: profileBytesFor('x', 1000) },
+    ]);
     s.db.prepare('DELETE FROM events WHERE id = ?').run(e.id);
     assert.equal((s.db.prepare('SELECT count(*) AS n FROM profiles').get() as { n: number }).n, 0);
   } finally {
@@ -126,7 +162,17 @@ function seed(s: Store, n: number): AutotracingEvent[] {
     for (let i = 0; i < n; i++) {
       // few distinct times, so many rows tie on time and the id decides the order
       const c = i % 4 === 0 ? null : container(i % 7);
-      out.push(s.insertEvent({ ...sampleEvent({ time: T0 + Math.floor(i / 10) * 60_000, i, container: c, host: i % 2 ? 'node-1' : 'node-2' }), status: 'complete' }));
+      out.push(
+        s.insertEvent({
+          ...sampleEvent({
+            time: T0 + Math.floor(i / 10) * 60_000,
+            i,
+            container: c,
+            host: i % 2 ? 'node-1' : 'node-2',
+          }),
+          status: 'complete',
+        })
+      );
     }
   })();
   return out;
@@ -140,24 +186,43 @@ test('filters: types, time range (inclusive), container by id, id prefix, name a
   const s = openStore(freshFile());
   try {
     const all = seed(s, 300);
-    const check = (q: Parameters<Store['listEvents']>[0], pred: (e: AutotracingEvent) => boolean, label: string): void => {
+    const check = (
+      q: Parameters<Store['listEvents']>[0],
+      pred: (e: AutotracingEvent) => boolean,
+      label: string
+    ): void => {
       const got = collect(s, { ...q, limit: 37 }).map((e) => e.id);
-      const want = all.filter(pred).sort(newestFirst).map((e) => e.id);
+      const want = all
+        .filter(pred)
+        .sort(newestFirst)
+        .map((e) => e.id);
       assert.ok(want.length > 0, `${label}: the fixture has matches`);
       assert.deepEqual(got, want, label);
     };
     check({}, () => true, 'no filter');
     check({ types: ['dload'] }, (e) => e.type === 'dload', 'one type');
-    check({ types: ['dload', 'cpusys', 'iotracing'] }, (e) => ['dload', 'cpusys', 'iotracing'].includes(e.type), 'three types');
+    check(
+      { types: ['dload', 'cpusys', 'iotracing'] },
+      (e) => ['dload', 'cpusys', 'iotracing'].includes(e.type),
+      'three types'
+    );
     const from = T0 + 5 * 60_000;
     const to = T0 + 12 * 60_000;
     check({ from, to }, (e) => e.time >= from && e.time <= to, 'time range');
     const c3 = container(3);
     check({ container: c3.id }, (e) => e.container?.id === c3.id, 'container id');
-    check({ container: c3.id.slice(0, 12) }, (e) => e.container?.id.startsWith(c3.id.slice(0, 12)) ?? false, 'id prefix');
+    check(
+      { container: c3.id.slice(0, 12) },
+      (e) => e.container?.id.startsWith(c3.id.slice(0, 12)) ?? false,
+      'id prefix'
+    );
     check({ container: 'app-3' }, (e) => e.container?.name === 'app-3', 'container name');
     check({ container: 'pod-5' }, (e) => e.container?.pod === 'pod-5', 'pod name');
-    check({ container: 'app-3', types: ['cpusys', 'memburst'], from, to }, (e) => e.container?.name === 'app-3' && ['cpusys', 'memburst'].includes(e.type) && e.time >= from && e.time <= to, 'combined');
+    check(
+      { container: 'app-3', types: ['cpusys', 'memburst'], from, to },
+      (e) => e.container?.name === 'app-3' && ['cpusys', 'memburst'].includes(e.type) && e.time >= from && e.time <= to,
+      'combined'
+    );
     check({ host: 'node-2' }, (e) => e.host === 'node-2', 'host');
     assert.deepEqual(s.listEvents({ container: 'no-such-container' }), { events: [], nextCursor: null });
     assert.deepEqual(s.hosts(), ['node-1', 'node-2']);
@@ -187,20 +252,35 @@ test('pagination over 1000+ rows never repeats or skips while another connection
     const initial = seed(s, 1200);
     let added = 0;
     const inserted: AutotracingEvent[] = [];
-    for (const q of [{ limit: 50 }, { limit: 33, types: ['cpusys', 'dload'] }, { limit: 40, container: 'app-2' }] as const) {
+    for (const q of [
+      { limit: 50 },
+      { limit: 33, types: ['cpusys', 'dload'] },
+      { limit: 40, container: 'app-2' },
+    ] as const) {
       const got = collect(s, q, (page) => {
         // new rows: newer than everything, tied with rows already returned, and older than the cursor
-        const times = [T0 + 10_000 * 60_000 + page, T0 + Math.floor((1200 - page * 40) / 10) * 60_000, T0 + (page % 5) * 60_000];
+        const times = [
+          T0 + 10_000 * 60_000 + page,
+          T0 + Math.floor((1200 - page * 40) / 10) * 60_000,
+          T0 + (page % 5) * 60_000,
+        ];
         for (const time of times) {
-          inserted.push(writer.insertEvent({ ...sampleEvent({ time, i: 5000 + added++, container: container(2), type: 'cpusys' }), status: 'complete' }));
+          inserted.push(
+            writer.insertEvent({
+              ...sampleEvent({ time, i: 5000 + added++, container: container(2), type: 'cpusys' }),
+              status: 'complete',
+            })
+          );
         }
       });
       const ids = got.map((e) => e.id);
       assert.equal(new Set(ids).size, ids.length, `${JSON.stringify(q)}: no row twice`);
-      for (let i = 1; i < got.length; i++) assert.ok(newestFirst(got[i - 1]!, got[i]!) < 0, `${JSON.stringify(q)}: strictly newest first at ${i}`);
+      for (let i = 1; i < got.length; i++)
+        assert.ok(newestFirst(got[i - 1]!, got[i]!) < 0, `${JSON.stringify(q)}: strictly newest first at ${i}`);
       const seen = new Set(ids);
       const matches = (e: AutotracingEvent): boolean =>
-        ('types' in q ? (q.types as readonly string[]).includes(e.type) : true) && ('container' in q ? e.container?.name === q.container : true);
+        ('types' in q ? (q.types as readonly string[]).includes(e.type) : true) &&
+        ('container' in q ? e.container?.name === q.container : true);
       const missing = initial.filter((e) => matches(e) && !seen.has(e.id));
       assert.deepEqual(missing, [], `${JSON.stringify(q)}: every row present at the start is returned`);
       assert.ok(got.length >= initial.filter(matches).length);
@@ -250,7 +330,10 @@ test('counts by type and by container match the rows, buckets aligned to the ste
     for (const by of ['type', 'container'] as const) {
       for (const extra of [{}, { types: ['cpusys', 'dload'] }, { container: 'app-4' }] as const) {
         const r = s.counts({ from, to, stepMs: step, by, ...extra });
-        assert.ok(r.buckets.every((b) => b % step === 0), 'aligned');
+        assert.ok(
+          r.buckets.every((b) => b % step === 0),
+          'aligned'
+        );
         assert.ok(r.buckets[0]! <= from && r.buckets[0]! + step > from);
         assert.ok(r.buckets[r.buckets.length - 1]! <= to && r.buckets[r.buckets.length - 1]! + step > to);
         const want = new Map<string, number[]>();
@@ -294,7 +377,9 @@ test('retention: by age, then oldest first until under the size bound; the file 
     for (let i = 0; i < 400; i++) {
       const e = s.insertEvent(sampleEvent({ time: T0 + i * 1000, i }));
       // incompressible, so the bytes really land in the file
-      s.completeEvent(e.id, { status: 'complete' }, [{ name: 'cpu', unit: 'samples', total: 1, stacks: 1, blob: randomBytes(48 * 1024) }]);
+      s.completeEvent(e.id, { status: 'complete' }, [
+        { name: 'cpu', unit: 'samples', total: 1, stacks: 1, blob: randomBytes(48 * 1024) },
+      ]);
       ids.push(e.id);
     }
     const before = s.stats();
@@ -325,7 +410,9 @@ test('reopen keeps data; capturing events become partial; a newer schema is refu
   const file = freshFile();
   let s = openStore(file);
   const done = s.insertEvent(sampleEvent({ time: T0, i: 1 }));
-  s.completeEvent(done.id, { status: 'complete', summary: 'ok' }, [{ name: 'cpu', unit: 'samples', total: 5, stacks: 2, blob: profileBytesFor('p', 5000) }]);
+  s.completeEvent(done.id, { status: 'complete', summary: 'ok' }, [
+    { name: 'cpu', unit: 'samples', total: 5, stacks: 2, blob: profileBytesFor('p', 5000) },
+  ]);
   const inflight = s.insertEvent(sampleEvent({ time: T0 + 1, i: 2 }));
   s.close();
 
@@ -345,7 +432,9 @@ test('reopen keeps data; capturing events become partial; a newer schema is refu
   s.close();
 
   const raw = new Database(file);
-  raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_VERSION + 1, 'from the future', Date.now());
+  raw
+    .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+    .run(LATEST_VERSION + 1, 'from the future', Date.now());
   raw.close();
   assert.throws(() => openStore(file), storeError('DB_TOO_NEW'));
 });
@@ -354,7 +443,9 @@ test('kill -9 of a writer mid-burst: integrity ok, every reported completion pre
   const file = freshFile();
   // run as TypeScript through tsx, or as the compiled .js next to this compiled test
   const compiled = __filename.endsWith('.js');
-  const writer = compiled ? [join(__dirname, 'crash-writer.js')] : ['--import', 'tsx', join(__dirname, 'crash-writer.ts')];
+  const writer = compiled
+    ? [join(__dirname, 'crash-writer.js')]
+    : ['--import', 'tsx', join(__dirname, 'crash-writer.ts')];
   const child = spawn(process.execPath, [...writer, file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const completed: string[] = [];
   const capturing: string[] = [];

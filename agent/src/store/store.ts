@@ -283,7 +283,8 @@ function checkTypes(types: readonly string[] | undefined): void {
 }
 
 function checkTime(name: string, v: number | undefined): void {
-  if (v !== undefined && !Number.isSafeInteger(v)) throw new StoreError('BAD_RANGE', `${name} must be whole milliseconds since the epoch`);
+  if (v !== undefined && !Number.isSafeInteger(v))
+    throw new StoreError('BAD_RANGE', `${name} must be whole milliseconds since the epoch`);
 }
 
 export function compressProfile(raw: Buffer): { codec: 'br' | 'none'; blob: Buffer } {
@@ -347,25 +348,27 @@ export class Store {
       insert: this.db.prepare(
         `INSERT INTO events (${EVENT_COLUMNS}, updated_at) VALUES (@id, @type, @host, @time, @time_end, @status, @error, @summary,
           @container_id, @container_name, @container_runtime, @container_pod, @container_namespace, @container_qos,
-          @container_cgroup, @trigger_json, @data_json, @updated_at)`,
+          @container_cgroup, @trigger_json, @data_json, @updated_at)`
       ),
       update: this.db.prepare(
         `UPDATE events SET type=@type, host=@host, time=@time, time_end=@time_end, status=@status, error=@error, summary=@summary,
           container_id=@container_id, container_name=@container_name, container_runtime=@container_runtime,
           container_pod=@container_pod, container_namespace=@container_namespace, container_qos=@container_qos,
           container_cgroup=@container_cgroup, trigger_json=@trigger_json, data_json=@data_json, updated_at=@updated_at
-         WHERE id=@id`,
+         WHERE id=@id`
       ),
       get: this.db.prepare<[string], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
       upsertProfile: this.db.prepare(
         `INSERT INTO profiles (event_id, name, title, unit, total, stacks, codec, raw_bytes, blob)
          VALUES (@event_id, @name, @title, @unit, @total, @stacks, @codec, @raw_bytes, @blob)
          ON CONFLICT (event_id, name) DO UPDATE SET title=excluded.title, unit=excluded.unit, total=excluded.total,
-           stacks=excluded.stacks, codec=excluded.codec, raw_bytes=excluded.raw_bytes, blob=excluded.blob`,
+           stacks=excluded.stacks, codec=excluded.codec, raw_bytes=excluded.raw_bytes, blob=excluded.blob`
       ),
-      getProfile: this.db.prepare<[string, string], { codec: string; blob: Buffer }>('SELECT codec, blob FROM profiles WHERE event_id = ? AND name = ?'),
+      getProfile: this.db.prepare<[string, string], { codec: string; blob: Buffer }>(
+        'SELECT codec, blob FROM profiles WHERE event_id = ? AND name = ?'
+      ),
       listProfiles: this.db.prepare<[string], ProfileRow>(
-        'SELECT event_id, name, title, unit, total, stacks, codec, raw_bytes, length(blob) AS stored_bytes FROM profiles WHERE event_id = ? ORDER BY name',
+        'SELECT event_id, name, title, unit, total, stacks, codec, raw_bytes, length(blob) AS stored_bytes FROM profiles WHERE event_id = ? ORDER BY name'
       ),
     };
   }
@@ -398,7 +401,7 @@ export class Store {
     return db
       .prepare(
         `UPDATE events SET status = 'partial', error = @error, time_end = max(time_end, time), updated_at = @now
-         WHERE status = 'capturing'`,
+         WHERE status = 'capturing'`
       )
       .run({ error: INTERRUPTED_ERROR, now: Date.now() }).changes;
   }
@@ -415,7 +418,7 @@ export class Store {
     if (v > LATEST_VERSION) {
       throw new StoreError(
         'DB_TOO_NEW',
-        `${this.file} has schema version ${v}, newer than this agent understands (${LATEST_VERSION}); upgrade the agent or move the file away`,
+        `${this.file} has schema version ${v}, newer than this agent understands (${LATEST_VERSION}); upgrade the agent or move the file away`
       );
     }
     return v;
@@ -424,7 +427,9 @@ export class Store {
   private migrate(): void {
     const db = this.db;
     db.transaction(() => {
-      db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)'
+      );
     }).immediate();
     this.checkVersion();
     for (const m of MIGRATIONS) {
@@ -432,7 +437,11 @@ export class Store {
       db.transaction(() => {
         if (this.currentVersion() >= m.version) return;
         db.exec(m.sql);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now()
+        );
       }).immediate();
     }
   }
@@ -470,7 +479,8 @@ export class Store {
     try {
       this.db.transaction(() => this.stmts.insert.run(eventParams(e, Date.now())))();
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new StoreError('CONFLICT', `event ${e.id} exists already`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+        throw new StoreError('CONFLICT', `event ${e.id} exists already`);
       throw err;
     }
     this.emit({ kind: 'insert', event: e });
@@ -503,11 +513,13 @@ export class Store {
   }
 
   updateEvent(id: string, patch: EventPatch): AutotracingEvent {
-    const next = this.db.transaction(() => {
-      const e = this.applyPatch(this.mustGet(id), patch);
-      this.stmts.update.run(eventParams(e, Date.now()));
-      return e;
-    }).immediate();
+    const next = this.db
+      .transaction(() => {
+        const e = this.applyPatch(this.mustGet(id), patch);
+        this.stmts.update.run(eventParams(e, Date.now()));
+        return e;
+      })
+      .immediate();
     this.emit({ kind: 'update', event: next });
     return next;
   }
@@ -518,46 +530,60 @@ export class Store {
    * data.flamegraphs gets a FlamegraphRef per stored profile unless `result.data.flamegraphs` is given.
    */
   completeEvent(id: string, result: CompleteResult, profiles: readonly ProfileInput[] = []): AutotracingEvent {
-    if ((result.status as string) === 'capturing') throw new StoreError('BAD_ARGUMENT', 'completeEvent needs a final status');
+    if ((result.status as string) === 'capturing')
+      throw new StoreError('BAD_ARGUMENT', 'completeEvent needs a final status');
     for (const p of profiles) {
-      if (!/^[a-z0-9_-]{1,64}$/.test(p.name)) throw new StoreError('BAD_ARGUMENT', `profile name "${p.name}" must match [a-z0-9_-]{1,64}`);
-      if (!['samples', 'nanoseconds', 'bytes', 'count'].includes(p.unit)) throw new StoreError('BAD_ARGUMENT', `profile unit "${p.unit}" is not one of samples, nanoseconds, bytes, count`);
+      if (!/^[a-z0-9_-]{1,64}$/.test(p.name))
+        throw new StoreError('BAD_ARGUMENT', `profile name "${p.name}" must match [a-z0-9_-]{1,64}`);
+      if (!['samples', 'nanoseconds', 'bytes', 'count'].includes(p.unit))
+        throw new StoreError(
+          'BAD_ARGUMENT',
+          `profile unit "${p.unit}" is not one of samples, nanoseconds, bytes, count`
+        );
     }
     // compress outside the write transaction
     const packed = profiles.map((p) => ({ p, ...compressProfile(p.blob) }));
-    const next = this.db.transaction(() => {
-      const cur = this.mustGet(id);
-      const patch: EventPatch = { status: result.status };
-      if (result.summary !== undefined) patch.summary = result.summary;
-      if (result.timeEnd !== undefined) patch.timeEnd = result.timeEnd;
-      if (result.error !== undefined) patch.error = result.error;
-      const data: Record<string, unknown> = { ...(result.data ?? {}) };
-      if (profiles.length > 0 && !('flamegraphs' in data)) {
-        const old = Array.isArray(cur.data.flamegraphs) ? (cur.data.flamegraphs as FlamegraphRef[]) : [];
-        const names = new Set(profiles.map((p) => p.name));
-        data.flamegraphs = [
-          ...old.filter((f) => !names.has(f.name)),
-          ...profiles.map((p): FlamegraphRef => ({ name: p.name, title: p.title ?? p.name, unit: p.unit, total: p.total, stacks: p.stacks })),
-        ];
-      }
-      if (Object.keys(data).length > 0) patch.data = data;
-      const e = this.applyPatch(cur, patch);
-      this.stmts.update.run(eventParams(e, Date.now()));
-      for (const { p, codec, blob } of packed) {
-        this.stmts.upsertProfile.run({
-          event_id: id,
-          name: p.name,
-          title: p.title ?? p.name,
-          unit: p.unit,
-          total: p.total,
-          stacks: p.stacks,
-          codec,
-          raw_bytes: p.blob.length,
-          blob,
-        });
-      }
-      return e;
-    }).immediate();
+    const next = this.db
+      .transaction(() => {
+        const cur = this.mustGet(id);
+        const patch: EventPatch = { status: result.status };
+        if (result.summary !== undefined) patch.summary = result.summary;
+        if (result.timeEnd !== undefined) patch.timeEnd = result.timeEnd;
+        if (result.error !== undefined) patch.error = result.error;
+        const data: Record<string, unknown> = { ...(result.data ?? {}) };
+        if (profiles.length > 0 && !('flamegraphs' in data)) {
+          const old = Array.isArray(cur.data.flamegraphs) ? (cur.data.flamegraphs as FlamegraphRef[]) : [];
+          const names = new Set(profiles.map((p) => p.name));
+          data.flamegraphs = [
+            ...old.filter((f) => !names.has(f.name)),
+            ...profiles.map((p): FlamegraphRef => ({
+              name: p.name,
+              title: p.title ?? p.name,
+              unit: p.unit,
+              total: p.total,
+              stacks: p.stacks,
+            })),
+          ];
+        }
+        if (Object.keys(data).length > 0) patch.data = data;
+        const e = this.applyPatch(cur, patch);
+        this.stmts.update.run(eventParams(e, Date.now()));
+        for (const { p, codec, blob } of packed) {
+          this.stmts.upsertProfile.run({
+            event_id: id,
+            name: p.name,
+            title: p.title ?? p.name,
+            unit: p.unit,
+            total: p.total,
+            stacks: p.stacks,
+            codec,
+            raw_bytes: p.blob.length,
+            blob,
+          });
+        }
+        return e;
+      })
+      .immediate();
     this.emit({ kind: 'complete', event: next });
     return next;
   }
@@ -607,12 +633,13 @@ export class Store {
   /** WHERE terms shared by every branch (time range, host) and the type / container-id choices. */
   private filters(
     q: { types?: readonly string[]; from?: number; to?: number; container?: string; host?: string },
-    params: Record<string, unknown>,
+    params: Record<string, unknown>
   ): { where: string[]; types: string[]; containerIds: string[] | null } {
     checkTypes(q.types);
     checkTime('from', q.from);
     checkTime('to', q.to);
-    if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw new StoreError('BAD_RANGE', `from (${q.from}) is after to (${q.to})`);
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+      throw new StoreError('BAD_RANGE', `from (${q.from}) is after to (${q.to})`);
     const where: string[] = [];
     if (q.from !== undefined) {
       params.from = q.from;
@@ -631,7 +658,12 @@ export class Store {
     return { where, types, containerIds };
   }
 
-  private static inList(column: string, prefix: string, values: readonly string[], params: Record<string, unknown>): string {
+  private static inList(
+    column: string,
+    prefix: string,
+    values: readonly string[],
+    params: Record<string, unknown>
+  ): string {
     const names = values.map((v, i) => {
       params[`${prefix}${i}`] = v;
       return `@${prefix}${i}`;
@@ -681,7 +713,10 @@ export class Store {
           branches.push(`SELECT ${EVENT_COLUMNS} FROM events ${w.length ? `WHERE ${w.join(' AND ')}` : ''} ${order}`);
         });
       });
-      sql = branches.length === 1 ? branches[0]! : `${branches.map((b) => `SELECT * FROM (${b})`).join(' UNION ALL ')} ${order}`;
+      sql =
+        branches.length === 1
+          ? branches[0]!
+          : `${branches.map((b) => `SELECT * FROM (${b})`).join(' UNION ALL ')} ${order}`;
     } else {
       const w = [...where];
       if (types.length > 0) w.push(Store.inList('type', 't', types, params));
@@ -692,7 +727,10 @@ export class Store {
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
-    return { events: page.map(rowToEvent), nextCursor: more && last ? encodeCursor({ time: last.time, id: last.id }) : null };
+    return {
+      events: page.map(rowToEvent),
+      nextCursor: more && last ? encodeCursor({ time: last.time, id: last.id }) : null,
+    };
   }
 
   /** Event counts per step-aligned bucket, one series per type or per container (host-level events: container "host"). */
@@ -700,16 +738,23 @@ export class Store {
     checkTime('from', q.from);
     checkTime('to', q.to);
     if (q.from > q.to) throw new StoreError('BAD_RANGE', `from (${q.from}) is after to (${q.to})`);
-    if (!Number.isSafeInteger(q.stepMs) || q.stepMs <= 0) throw new StoreError('BAD_RANGE', 'step must be a whole number of milliseconds > 0');
-    if (q.by !== 'type' && q.by !== 'container') throw new StoreError('BAD_ARGUMENT', 'by must be "type" or "container"');
+    if (!Number.isSafeInteger(q.stepMs) || q.stepMs <= 0)
+      throw new StoreError('BAD_RANGE', 'step must be a whole number of milliseconds > 0');
+    if (q.by !== 'type' && q.by !== 'container')
+      throw new StoreError('BAD_ARGUMENT', 'by must be "type" or "container"');
     const origin = Math.floor(q.from / q.stepMs) * q.stepMs;
     const n = Math.floor((q.to - origin) / q.stepMs) + 1;
-    if (n > MAX_BUCKETS) throw new StoreError('BAD_RANGE', `${n} buckets is too many (at most ${MAX_BUCKETS}): widen the step or narrow the range`);
+    if (n > MAX_BUCKETS)
+      throw new StoreError(
+        'BAD_RANGE',
+        `${n} buckets is too many (at most ${MAX_BUCKETS}): widen the step or narrow the range`
+      );
     const params: Record<string, unknown> = { origin, step: q.stepMs };
     const f = this.filters({ types: q.types, from: q.from, to: q.to, container: q.container, host: q.host }, params);
     const where = f.where;
     if (f.types.length > 0) where.push(Store.inList('type', 't', f.types, params));
-    if (f.containerIds !== null) where.push(f.containerIds.length > 0 ? Store.inList('container_id', 'c', f.containerIds, params) : '0');
+    if (f.containerIds !== null)
+      where.push(f.containerIds.length > 0 ? Store.inList('container_id', 'c', f.containerIds, params) : '0');
     const key = q.by === 'type' ? 'type' : "coalesce(container_id, '')";
     // only indexed columns here (time, type, container_id): names are looked up once per series below
     const sql = `SELECT CAST((time - @origin) / @step AS INTEGER) AS b, ${key} AS k, count(*) AS n
@@ -719,18 +764,22 @@ export class Store {
     for (const r of rows) {
       let s = series.get(r.k);
       if (!s) {
-        const labels: Record<string, string> = q.by === 'type' ? { type: r.k } : { container: r.k === '' ? 'host' : r.k };
+        const labels: Record<string, string> =
+          q.by === 'type' ? { type: r.k } : { container: r.k === '' ? 'host' : r.k };
         s = { key: r.k, labels, values: new Array<number>(n).fill(0) };
         series.set(r.k, s);
       }
       s.values[r.b] = (s.values[r.b] ?? 0) + r.n;
     }
     if (series.size * n > MAX_COUNT_CELLS) {
-      throw new StoreError('BAD_RANGE', `${series.size} series × ${n} buckets is too many values (at most ${MAX_COUNT_CELLS}): widen the step, narrow the range or filter`);
+      throw new StoreError(
+        'BAD_RANGE',
+        `${series.size} series × ${n} buckets is too many values (at most ${MAX_COUNT_CELLS}): widen the step, narrow the range or filter`
+      );
     }
     if (q.by === 'container') {
       const nameOf = this.db.prepare<[string], { name: string }>(
-        'SELECT container_name AS name FROM events WHERE container_id = ? AND container_name IS NOT NULL ORDER BY time DESC LIMIT 1',
+        'SELECT container_name AS name FROM events WHERE container_id = ? AND container_name IS NOT NULL ORDER BY time DESC LIMIT 1'
       );
       for (const s of series.values()) {
         if (s.key === '') continue;
@@ -762,16 +811,27 @@ export class Store {
     const groups = this.db
       .prepare<[Record<string, unknown>], { id: string; events: number; lastTime: number }>(
         `SELECT container_id AS id, count(*) AS events, max(time) AS lastTime
-         FROM events WHERE ${where.join(' AND ')} GROUP BY container_id ORDER BY lastTime DESC`,
+         FROM events WHERE ${where.join(' AND ')} GROUP BY container_id ORDER BY lastTime DESC`
       )
       .all(params);
-    const identity = this.db.prepare<[string], { name: string | null; runtime: string | null; pod: string | null; namespace: string | null }>(
+    const identity = this.db.prepare<
+      [string],
+      { name: string | null; runtime: string | null; pod: string | null; namespace: string | null }
+    >(
       `SELECT container_name AS name, container_runtime AS runtime, container_pod AS pod, container_namespace AS namespace
-       FROM events WHERE container_id = ? ORDER BY time DESC LIMIT 1`,
+       FROM events WHERE container_id = ? ORDER BY time DESC LIMIT 1`
     );
     return groups.map((g) => {
       const r = identity.get(g.id);
-      return { id: g.id, name: r?.name ?? null, runtime: r?.runtime ?? null, pod: r?.pod ?? null, namespace: r?.namespace ?? null, events: g.events, lastTime: g.lastTime };
+      return {
+        id: g.id,
+        name: r?.name ?? null,
+        runtime: r?.runtime ?? null,
+        pod: r?.pod ?? null,
+        namespace: r?.namespace ?? null,
+        events: g.events,
+        lastTime: g.lastTime,
+      };
     });
   }
 
@@ -779,13 +839,17 @@ export class Store {
     const byStatus: Record<EventStatus, number> = { capturing: 0, complete: 0, partial: 0, failed: 0 };
     const events = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const others = this.db
-      .prepare<[], { status: EventStatus; n: number }>("SELECT status, count(*) AS n FROM events WHERE status != 'complete' GROUP BY status")
+      .prepare<[], { status: EventStatus; n: number }>(
+        "SELECT status, count(*) AS n FROM events WHERE status != 'complete' GROUP BY status"
+      )
       .all();
     for (const r of others) byStatus[r.status] = r.n;
     byStatus.complete = events - others.reduce((a, r) => a + r.n, 0);
     // two subqueries: each is one index probe; min and max in one SELECT scan the whole index
     const range = this.db
-      .prepare<[], { oldest: number | null; newest: number | null }>('SELECT (SELECT min(time) FROM events) AS oldest, (SELECT max(time) FROM events) AS newest')
+      .prepare<[], { oldest: number | null; newest: number | null }>(
+        'SELECT (SELECT min(time) FROM events) AS oldest, (SELECT max(time) FROM events) AS newest'
+      )
       .get()!;
     const profiles = (this.db.prepare('SELECT count(*) AS n FROM profiles').get() as { n: number }).n;
     const pageSize = this.pragmaNumber('page_size');
@@ -826,13 +890,16 @@ export class Store {
   applyRetention(o: RetentionOptions): RetentionResult {
     const now = o.now ?? Date.now();
     const lowWater = o.lowWater ?? 0.9;
-    if (!(o.maxBytes > 0) || !(o.maxAgeMs >= 0)) throw new StoreError('BAD_ARGUMENT', 'maxBytes must be > 0 and maxAgeMs ≥ 0');
+    if (!(o.maxBytes > 0) || !(o.maxAgeMs >= 0))
+      throw new StoreError('BAD_ARGUMENT', 'maxBytes must be > 0 and maxAgeMs ≥ 0');
     const fileBytesBefore = this.fileBytes();
     const BATCH = 2000;
     const delOld = this.db.prepare(
-      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < @cutoff AND status != 'capturing' ORDER BY time, id LIMIT @n)`,
+      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < @cutoff AND status != 'capturing' ORDER BY time, id LIMIT @n)`
     );
-    const delOldest = this.db.prepare(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status != 'capturing' ORDER BY time, id LIMIT @n)`);
+    const delOldest = this.db.prepare(
+      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status != 'capturing' ORDER BY time, id LIMIT @n)`
+    );
     let deletedByAge = 0;
     for (;;) {
       const c = this.db.transaction(() => delOld.run({ cutoff: now - o.maxAgeMs, n: BATCH }).changes)();
@@ -845,7 +912,9 @@ export class Store {
     let used = this.usedBytes();
     if (this.fileBytes() > o.maxBytes || used > target) {
       for (let round = 0; round < 10_000 && used > target; round++) {
-        const rows = (this.db.prepare("SELECT count(*) AS n FROM events WHERE status != 'capturing'").get() as { n: number }).n;
+        const rows = (
+          this.db.prepare("SELECT count(*) AS n FROM events WHERE status != 'capturing'").get() as { n: number }
+        ).n;
         if (rows === 0) break;
         // estimate how many of the oldest rows hold the excess; deleting frees less than the average (partly
         // filled pages stay), so this loops until the measurement says it fits

@@ -5,16 +5,37 @@ import type { NewEvent } from './store';
 
 export function container(n: number): ContainerRef {
   const id = createHash('sha256').update(`container-${n}`).digest('hex');
-  return { id, name: `app-${n}`, runtime: 'docker', pod: n % 2 ? `pod-${n}` : null, namespace: n % 2 ? 'default' : null, qos: null, cgroup: `/system.slice/docker-${id}.scope` };
+  return {
+    id,
+    name: `app-${n}`,
+    runtime: 'docker',
+    pod: n % 2 ? `pod-${n}` : null,
+    namespace: n % 2 ? 'default' : null,
+    qos: null,
+    cgroup: `/system.slice/docker-${id}.scope`,
+  };
 }
 
-export function sampleEvent(o: { time: number; i: number; container?: ContainerRef | null; type?: NewEvent['type']; host?: string }): NewEvent {
+export function sampleEvent(o: {
+  time: number;
+  i: number;
+  container?: ContainerRef | null;
+  type?: NewEvent['type'];
+  host?: string;
+}): NewEvent {
   return {
     type: o.type ?? TRACER_TYPES[o.i % TRACER_TYPES.length]!,
     host: o.host ?? 'node-1',
     time: o.time,
     container: o.container === undefined ? null : o.container,
-    trigger: { metric: 'sys_percent', value: 60, threshold: 45, baseline: 10, delta: 50, reason: `sys 60% > 45% (event ${o.i})` },
+    trigger: {
+      metric: 'sys_percent',
+      value: 60,
+      threshold: 45,
+      baseline: 10,
+      delta: 50,
+      reason: `sys 60% > 45% (event ${o.i})`,
+    },
     summary: `event ${o.i}`,
     data: { i: o.i },
   };

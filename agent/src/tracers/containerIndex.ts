@@ -9,9 +9,7 @@ export class ContainerIndex {
   private at = 0;
   readonly layout: CgroupLayout;
 
-  constructor(
-    private readonly opts: { root?: string; maxAgeMs?: number; layout?: CgroupLayout } = {},
-  ) {
+  constructor(private readonly opts: { root?: string; maxAgeMs?: number; layout?: CgroupLayout } = {}) {
     this.layout = opts.layout ?? detectCgroupLayout(opts.root ?? '/');
   }
 

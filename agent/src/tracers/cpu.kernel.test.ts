@@ -13,7 +13,14 @@ import type { CpusysConfig, CpuidleConfig } from '../config';
 
 function stress(args: string[], cgroupProcs: string[] = []): ChildProcess {
   // stress-ng forks its workers from the parent: putting the parent in the cgroup first puts them all there
-  const child = spawn('sh', ['-c', `for f in ${cgroupProcs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --quiet --temp-path /tmp`], { stdio: 'ignore' });
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      `for f in ${cgroupProcs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --quiet --temp-path /tmp`,
+    ],
+    { stdio: 'ignore' }
+  );
   return child;
 }
 
@@ -35,7 +42,16 @@ function processFrames(env: ReturnType<typeof makeTestEnv>, eventId: string): Se
 test('cpusys: a sys spike fires within seconds, names the stressor and its kernel path, keeps the seconds before; the cooldown holds', async () => {
   const env = makeTestEnv({ lookbackMs: 10_000 });
   // thresholds below the defaults: other test suites share these two CPUs, the stressor may get less
-  const cfg: CpusysConfig = { ...env.config.tracers.cpusys, sysThreshold: 35, sysDeltaThreshold: 15, interval: 500, holdSamples: 2, baselineWindow: 10_000, duration: 3000, cooldown: 60_000 };
+  const cfg: CpusysConfig = {
+    ...env.config.tracers.cpusys,
+    sysThreshold: 35,
+    sysDeltaThreshold: 15,
+    interval: 500,
+    holdSamples: 2,
+    baselineWindow: 10_000,
+    duration: 3000,
+    cooldown: 60_000,
+  };
   const tracer = new CpusysTracer(cfg, env);
   let load: ChildProcess | null = null;
   try {
@@ -51,7 +67,11 @@ test('cpusys: a sys spike fires within seconds, names the stressor and its kerne
     assert.equal(ev.status, 'complete', ev.error);
     assert.equal(ev.trigger.metric, 'sys_percent');
     assert.ok(ev.trigger.value > 35 && ev.trigger.delta > 15, JSON.stringify(ev.trigger));
-    const data = ev.data as { topProcesses: { comm: string; command: string | null; sysPct: number }[]; topKernelFunctions: { name: string }[]; perCpu: unknown[] };
+    const data = ev.data as {
+      topProcesses: { comm: string; command: string | null; sysPct: number }[];
+      topKernelFunctions: { name: string }[];
+      perCpu: unknown[];
+    };
     assert.match(data.topProcesses[0]!.comm, /^stress-ng/);
     assert.match(data.topProcesses[0]!.command ?? '', /stress-ng/);
     assert.ok(data.topProcesses[0]!.sysPct > 20);
@@ -60,11 +80,20 @@ test('cpusys: a sys spike fires within seconds, names the stressor and its kerne
     assert.match(ev.summary, /top kernel function \S+/);
     // the flame graph holds the stressor's syscall path
     const p = env.profile(ev.id);
-    const openPath = p.stacks().filter((s) => s.frames[0]?.name.startsWith('stress-ng') && s.frames.some((f) => f.kind === 'kernel' && /do_sys_openat2|__x64_sys_open/.test(f.name)));
+    const openPath = p
+      .stacks()
+      .filter(
+        (s) =>
+          s.frames[0]?.name.startsWith('stress-ng') &&
+          s.frames.some((f) => f.kind === 'kernel' && /do_sys_openat2|__x64_sys_open/.test(f.name))
+      );
     assert.ok(openPath.reduce((a, s) => a + s.value, 0) > 0.3 * p.total, 'open() kernel stacks dominate the profile');
     // the look-back: the seconds before the trigger, which include the spike's first seconds
     const before = env.profile(ev.id, 'before');
-    const beforeStress = before.stacks().filter((s) => s.frames[0]?.name.startsWith('stress-ng')).reduce((a, s) => a + s.value, 0);
+    const beforeStress = before
+      .stacks()
+      .filter((s) => s.frames[0]?.name.startsWith('stress-ng'))
+      .reduce((a, s) => a + s.value, 0);
     assert.ok(beforeStress > 0, 'the onset of the spike, before the trigger, is in the "before" flame graph');
     assert.ok((ev.data as { before: { durationMs: number } | null }).before!.durationMs >= 2000);
     // cooldown: the load goes on, a second spike comes, no second event
@@ -93,7 +122,11 @@ const id = (l: string) => fakeContainerId(`${l}-${process.pid}`);
 const podUid = '3f1e2d4c-5b6a-4978-8a1b-2c3d4e5f6a7b';
 const STYLES: Style[] = [
   { name: 'docker (cgroupfs driver, v1)', runtime: 'docker', v1: `/docker/${id('docker')}` },
-  { name: 'containerd in a Kubernetes pod (cgroupfs driver, v1)', runtime: 'containerd', v1: `/kubepods/burstable/pod${podUid}/${id('cri')}` },
+  {
+    name: 'containerd in a Kubernetes pod (cgroupfs driver, v1)',
+    runtime: 'containerd',
+    v1: `/kubepods/burstable/pod${podUid}/${id('cri')}`,
+  },
   {
     name: 'containerd in a Kubernetes pod (systemd driver, cgroup v2)',
     runtime: 'containerd',
@@ -105,15 +138,33 @@ for (const style of STYLES) {
   test(`cpuidle, ${style.name}: the busy container is named and its flame graph holds only its processes`, async () => {
     const env = makeTestEnv();
     // thresholds below the defaults: other test suites share these two CPUs, the stressor may get less
-    const th = { userThreshold: 40, userDeltaThreshold: 25, sysThreshold: 40, sysDeltaThreshold: 25, totalThreshold: 40, totalDeltaThreshold: 25 };
-    const cfg: CpuidleConfig = { ...env.config.tracers.cpuidle, ...th, interval: 500, holdSamples: 2, baselineWindow: 10_000, duration: 3000, cooldown: 60_000 };
+    const th = {
+      userThreshold: 40,
+      userDeltaThreshold: 25,
+      sysThreshold: 40,
+      sysDeltaThreshold: 25,
+      totalThreshold: 40,
+      totalDeltaThreshold: 25,
+    };
+    const cfg: CpuidleConfig = {
+      ...env.config.tracers.cpuidle,
+      ...th,
+      interval: 500,
+      holdSamples: 2,
+      baselineWindow: 10_000,
+      duration: 3000,
+      cooldown: 60_000,
+    };
     const cgs = [
       ...(style.v1 ? [makeCgroup(CGROUP_V1_CPU, style.v1), makeCgroup('/sys/fs/cgroup/cpuacct', style.v1)] : []),
       ...(style.unified ? [makeCgroup(CGROUP_UNIFIED, style.unified)] : []),
     ];
     // one CPU of quota on v1, so "percent of capacity" is measured against 1 CPU
     if (style.v1) fs.writeFileSync(`${cgs[0]!.dir}/cpu.cfs_quota_us`, '100000');
-    const containerId = (style.v1 ?? style.unified)!.split('/').pop()!.replace(/^cri-containerd-|\.scope$/g, '');
+    const containerId = (style.v1 ?? style.unified)!
+      .split('/')
+      .pop()!
+      .replace(/^cri-containerd-|\.scope$/g, '');
     const tracer = new CpuidleTracer(cfg, env);
     const outside = spinner(30);
     let inside: ChildProcess | null = null;
@@ -121,7 +172,10 @@ for (const style of STYLES) {
       tracer.start();
       await sleep(2500);
       const t0 = Date.now();
-      inside = stress(['--cpu', '1'], cgs.map((c) => c.procs));
+      inside = stress(
+        ['--cpu', '1'],
+        cgs.map((c) => c.procs)
+      );
       const ev = await env.waitFor((e) => e.type === 'cpuidle', 15_000);
       assert.ok(ev, 'cpuidle fired');
       assert.ok(ev.time - t0 < 6000, `trigger ${ev.time - t0} ms after the load started`);
@@ -131,8 +185,12 @@ for (const style of STYLES) {
       if (style.runtime === 'containerd') assert.match(ev.container?.qos ?? '', /burstable|besteffort/);
       const procs = processFrames(env, ev.id);
       assert.ok(procs.size > 0);
-      for (const p of procs) assert.match(p, /^stress-ng/, `process ${p} from outside the container in its flame graph`);
-      const data = ev.data as { topProcesses: { comm: string; container: { id: string } | null }[]; containerContext: { capacityCpus: number; usage: { totalPct: number } | null } };
+      for (const p of procs)
+        assert.match(p, /^stress-ng/, `process ${p} from outside the container in its flame graph`);
+      const data = ev.data as {
+        topProcesses: { comm: string; container: { id: string } | null }[];
+        containerContext: { capacityCpus: number; usage: { totalPct: number } | null };
+      };
       assert.match(data.topProcesses[0]!.comm, /^stress-ng/);
       assert.equal(data.topProcesses[0]!.container?.id, containerId);
       if (style.v1) assert.equal(data.containerContext.capacityCpus, 1);

@@ -43,7 +43,12 @@ export interface CpuidleReading {
 
 function rules(cfg: CpuidleConfig): Record<Rule, SpikeRule> {
   const baselineSamples = Math.max(1, Math.round(cfg.baselineWindow / cfg.interval));
-  const r = (threshold: number, deltaThreshold: number): SpikeRule => ({ threshold, deltaThreshold, holdSamples: cfg.holdSamples, baselineSamples });
+  const r = (threshold: number, deltaThreshold: number): SpikeRule => ({
+    threshold,
+    deltaThreshold,
+    holdSamples: cfg.holdSamples,
+    baselineSamples,
+  });
   return {
     user: r(cfg.userThreshold, cfg.userDeltaThreshold),
     sys: r(cfg.sysThreshold, cfg.sysDeltaThreshold),
@@ -78,7 +83,11 @@ export class CpuidleDetector {
         this.states.set(key, {
           prev: usage,
           prevAt: now,
-          spikes: { user: new SpikeDetector(this.rules.user), sys: new SpikeDetector(this.rules.sys), total: new SpikeDetector(this.rules.total) },
+          spikes: {
+            user: new SpikeDetector(this.rules.user),
+            sys: new SpikeDetector(this.rules.sys),
+            total: new SpikeDetector(this.rules.total),
+          },
         });
         continue;
       }
@@ -90,7 +99,11 @@ export class CpuidleDetector {
       out.push({
         container: c,
         capacity,
-        readings: { user: st.spikes.user.update(pct.user), sys: st.spikes.sys.update(pct.system), total: st.spikes.total.update(pct.total) },
+        readings: {
+          user: st.spikes.user.update(pct.user),
+          sys: st.spikes.sys.update(pct.system),
+          total: st.spikes.total.update(pct.total),
+        },
       });
     }
     for (const k of [...this.states.keys()]) if (!seen.has(k)) this.states.delete(k);
@@ -165,12 +178,20 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
       const scope = r.container.ref.id;
       for (const rule of RULES) {
         const x = r.readings[rule];
-        this.publish({ metric: `${rule}_percent`, scope, value: x.value, baseline: x.baseline, threshold: thresholds[rule][0] });
+        this.publish({
+          metric: `${rule}_percent`,
+          scope,
+          value: x.value,
+          baseline: x.baseline,
+          threshold: thresholds[rule][0],
+        });
       }
       const fired = RULES.filter((rule) => r.readings[rule].fired);
       if (!fired.length) continue;
       // the rule furthest past its threshold names the trigger
-      const rule = fired.sort((a, b) => r.readings[b].value - thresholds[b][0] - (r.readings[a].value - thresholds[a][0]))[0]!;
+      const rule = fired.sort(
+        (a, b) => r.readings[b].value - thresholds[b][0] - (r.readings[a].value - thresholds[a][0])
+      )[0]!;
       const x = r.readings[rule];
       const [thr, dthr] = thresholds[rule];
       const ref = r.container.ref;
@@ -194,10 +215,17 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
   }
 
   protected manualCandidate(req: ManualRequest, now: number): Candidate {
-    if (!req.container) throw new CaptureError('BAD_REQUEST', 'cpuidle profiles one container: give its id, id prefix or name');
+    if (!req.container)
+      throw new CaptureError('BAD_REQUEST', 'cpuidle profiles one container: give its id, id prefix or name');
     const c = this.env.containers.find(req.container, now);
     if (!c) throw new CaptureError('NOT_FOUND', `no container "${req.container}" on this host`);
-    return { scope: c.ref.id, container: c.ref, score: 0, detail: c, trigger: manualTrigger('cpuidle', `container ${c.ref.name ?? c.ref.id.slice(0, 12)}`) };
+    return {
+      scope: c.ref.id,
+      container: c.ref,
+      score: 0,
+      detail: c,
+      trigger: manualTrigger('cpuidle', `container ${c.ref.name ?? c.ref.id.slice(0, 12)}`),
+    };
   }
 
   protected plan(c: Candidate, manual: boolean, durationMs: number): CapturePlan {
@@ -236,22 +264,36 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
         const elapsed = Date.now() - t0;
         const thr1 = throttleDir ? readCpuStat(throttleDir) : null;
         const use1 = readCgroupCpuUsage(listed.dirs);
-        if (!fs.existsSync(filter.dir) || !use1) ctx.degrade(`the cgroup of container ${ref.id.slice(0, 12)} vanished during the capture (${filter.dir})`);
+        if (!fs.existsSync(filter.dir) || !use1)
+          ctx.degrade(`the cgroup of container ${ref.id.slice(0, 12)} vanished during the capture (${filter.dir})`);
         const pct = use0 && use1 ? cgroupCpuPercent(use0, use1, elapsed, capacity) : null;
-        const d = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null ? b - a : null);
+        const d = (a: number | null | undefined, b: number | null | undefined) =>
+          a != null && b != null ? b - a : null;
         const periods = d(thr0?.nrPeriods, thr1?.nrPeriods);
         const throttled = d(thr0?.nrThrottled, thr1?.nrThrottled);
         const throttledNs = d(thr0?.throttledNs, thr1?.throttledNs);
-        const lead = manual ? 'manual cpuidle capture' : `${c.trigger.metric.replace('_percent', '')} CPU ${c.trigger.value}% of capacity (baseline ${c.trigger.baseline}%)`;
+        const lead = manual
+          ? 'manual cpuidle capture'
+          : `${c.trigger.metric.replace('_percent', '')} CPU ${c.trigger.value}% of capacity (baseline ${c.trigger.baseline}%)`;
         return {
           summary: `${lead} in ${ref.name ?? ref.id.slice(0, 12)}: ${describeTop(r)}`,
           data: {
-            profile: { frequencyHz: cfg.frequency, event: r.event, samples: r.totalSamples, lostSamples: r.lostSamples, durationMs: r.durationMs, cgroup: filter.dir },
+            profile: {
+              frequencyHz: cfg.frequency,
+              event: r.event,
+              samples: r.totalSamples,
+              lostSamples: r.lostSamples,
+              durationMs: r.durationMs,
+              cgroup: filter.dir,
+            },
             before: r.before ? { samples: r.before.samples, durationMs: r.before.durationMs } : null,
             containerContext: {
               capacityCpus: round(capacity, 2),
               onlineCpus: online,
-              quotaCpus: bandwidth && bandwidth.quotaUs !== null && bandwidth.quotaUs > 0 ? round(bandwidth.quotaUs / bandwidth.periodUs, 2) : null,
+              quotaCpus:
+                bandwidth && bandwidth.quotaUs !== null && bandwidth.quotaUs > 0
+                  ? round(bandwidth.quotaUs / bandwidth.periodUs, 2)
+                  : null,
               periodUs: bandwidth?.periodUs ?? null,
               cpuset,
               usage: pct ? { userPct: round(pct.user), sysPct: round(pct.system), totalPct: round(pct.total) } : null,
@@ -268,9 +310,19 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
             topFunctions: r.topFunctions,
           },
           profiles: [
-            { name: 'cpu', title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)} (kernel + user stacks)`, profile: r.profile },
+            {
+              name: 'cpu',
+              title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)} (kernel + user stacks)`,
+              profile: r.profile,
+            },
             ...(r.before
-              ? [{ name: 'before', title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)}, the ${Math.round(r.before.durationMs / 1000)} s before the trigger`, profile: r.before.profile }]
+              ? [
+                  {
+                    name: 'before',
+                    title: `On-CPU in container ${ref.name ?? ref.id.slice(0, 12)}, the ${Math.round(r.before.durationMs / 1000)} s before the trigger`,
+                    profile: r.before.profile,
+                  },
+                ]
               : []),
           ],
         };

@@ -42,7 +42,11 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
   readonly scope = 'host' as const;
   private detector: CpusysDetector;
 
-  constructor(config: CpusysConfig, env: TracerEnv, private readonly readStat: () => ProcStat = () => readProcStat()) {
+  constructor(
+    config: CpusysConfig,
+    env: TracerEnv,
+    private readonly readStat: () => ProcStat = () => readProcStat()
+  ) {
     super(config, env);
     this.detector = new CpusysDetector(config);
   }
@@ -54,7 +58,13 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
   protected tick(): Candidate[] {
     const r = this.detector.update(this.readStat());
     if (!r) return [];
-    this.publish({ metric: 'sys_percent', scope: 'host', value: r.value, baseline: r.baseline, threshold: this.config.sysThreshold });
+    this.publish({
+      metric: 'sys_percent',
+      scope: 'host',
+      value: r.value,
+      baseline: r.baseline,
+      threshold: this.config.sysThreshold,
+    });
     if (!r.fired) return [];
     return [
       {
@@ -74,14 +84,16 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
   }
 
   protected manualCandidate(req: ManualRequest): Candidate {
-    if (req.container) throw new CaptureError('BAD_REQUEST', 'cpusys profiles the whole host; use cpuidle to profile one container');
+    if (req.container)
+      throw new CaptureError('BAD_REQUEST', 'cpusys profiles the whole host; use cpuidle to profile one container');
     return { scope: 'host', container: null, score: 0, trigger: manualTrigger('cpusys', 'the host') };
   }
 
   protected plan(c: Candidate, manual: boolean, durationMs: number): CapturePlan {
     const cfg = this.config;
     const env = this.env;
-    const hierarchy = env.containers.layout.mode === 'v2' || !env.containers.layout.v1.has('cpu') ? 'unified' : 'v1-cpu';
+    const hierarchy =
+      env.containers.layout.mode === 'v2' || !env.containers.layout.v1.has('cpu') ? 'unified' : 'v1-cpu';
     return {
       type: 'cpusys',
       trigger: c.trigger,
@@ -93,7 +105,12 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
         const t0 = Date.now();
         const lookback = (await env.lookback?.before()) ?? null;
         // a sys spike: rank processes by the time they spent in the kernel
-        const r = await captureCpu(ctx, env, { frequency: cfg.frequency, recordHierarchy: hierarchy, rankBy: 'kernelSamples', before: lookback && { window: lookback } });
+        const r = await captureCpu(ctx, env, {
+          frequency: cfg.frequency,
+          recordHierarchy: hierarchy,
+          rankBy: 'kernelSamples',
+          before: lookback && { window: lookback },
+        });
         const stat1 = readProcStat();
         const pct = procStatPercent(stat0, stat1, Date.now() - t0);
         const share = (p: typeof pct.total) =>
@@ -112,7 +129,13 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
         return {
           summary: `${lead}: ${describeTop(r, 'kernelSamples')}`,
           data: {
-            profile: { frequencyHz: cfg.frequency, event: r.event, samples: r.totalSamples, lostSamples: r.lostSamples, durationMs: r.durationMs },
+            profile: {
+              frequencyHz: cfg.frequency,
+              event: r.event,
+              samples: r.totalSamples,
+              lostSamples: r.lostSamples,
+              durationMs: r.durationMs,
+            },
             before: r.before ? { samples: r.before.samples, durationMs: r.before.durationMs } : null,
             window: host ? { ...host, ctxtPerSec: pct.ctxtPerSec === null ? null : Math.round(pct.ctxtPerSec) } : null,
             perCpu,
@@ -122,7 +145,15 @@ export class CpusysTracer extends Tracer<CpusysConfig> {
           },
           profiles: [
             { name: 'cpu', title: 'On-CPU, all processes (kernel + user stacks)', profile: r.profile },
-            ...(r.before ? [{ name: 'before', title: `On-CPU in the ${Math.round(r.before.durationMs / 1000)} s before the trigger, all processes`, profile: r.before.profile }] : []),
+            ...(r.before
+              ? [
+                  {
+                    name: 'before',
+                    title: `On-CPU in the ${Math.round(r.before.durationMs / 1000)} s before the trigger, all processes`,
+                    profile: r.before.profile,
+                  },
+                ]
+              : []),
           ],
         };
       },

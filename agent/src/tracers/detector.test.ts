@@ -13,7 +13,7 @@ test('a jump above threshold and baseline fires once, after holdSamples', () => 
   const r = feed(d, [5, 6, 4, 5, 80, 82, 85, 90, 88]);
   assert.deepEqual(
     r.map((x) => x.fired),
-    [false, false, false, false, false, false, true, false, false],
+    [false, false, false, false, false, false, true, false, false]
   );
   assert.equal(r[6]!.baseline, 5);
   assert.equal(r[6]!.delta, 80);
@@ -39,10 +39,16 @@ test('the baseline is the median of recent normal samples, not the previous samp
 test('no firing during warm-up; re-arms only after the value falls back', () => {
   const d = new SpikeDetector({ ...rule, holdSamples: 1, warmupSamples: 3 });
   const r = feed(d, [90, 90, 90, 90]);
-  assert.ok(r.every((x) => !x.fired), 'an already-busy host at start-up is the baseline, not a spike');
+  assert.ok(
+    r.every((x) => !x.fired),
+    'an already-busy host at start-up is the baseline, not a spike'
+  );
   const d2 = new SpikeDetector({ ...rule, holdSamples: 2 });
   const r2 = feed(d2, [5, 5, 80, 80, 80, 80, 5, 80, 80]);
-  assert.deepEqual(r2.map((x) => x.fired), [false, false, false, true, false, false, false, false, true]);
+  assert.deepEqual(
+    r2.map((x) => x.fired),
+    [false, false, false, true, false, false, false, false, true]
+  );
 });
 
 test('a plateau longer than the baseline window becomes the new normal', () => {

@@ -10,7 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DloadTracer } from './dload';
 import type { DTaskRow, StackGroupRow } from './dload/capture';
 import { makeTestEnv } from '../../../test/helpers/tracerEnv';
-import { makeCgroup, fakeContainerId, workload, CGROUP_V1_CPU, CGROUP_UNIFIED, type TestCgroup } from '../../../test/helpers/workloads';
+import {
+  makeCgroup,
+  fakeContainerId,
+  workload,
+  CGROUP_V1_CPU,
+  CGROUP_UNIFIED,
+  type TestCgroup,
+} from '../../../test/helpers/workloads';
 import type { DloadConfig } from '../config';
 
 /** `dstate N SECONDS` with its main process placed in the cgroups before it forks the workers. */
@@ -34,7 +41,15 @@ async function killGroup(c: ChildProcess): Promise<void> {
  *  interval, so a stall is caught in seconds. D state does not depend on CPU time, so contention from
  *  other suites changes when we sample, not what we count. */
 function dloadTestConfig(base: DloadConfig): DloadConfig {
-  return { ...base, interval: 500, holdSamples: 2, dloadWindow: 5000, baselineWindow: 10_000, duration: 3000, cooldown: 60_000 };
+  return {
+    ...base,
+    interval: 500,
+    holdSamples: 2,
+    dloadWindow: 5000,
+    baselineWindow: 10_000,
+    duration: 3000,
+    cooldown: 60_000,
+  };
 }
 
 const WORKERS = 12;
@@ -50,12 +65,22 @@ interface Style {
 const id = (l: string) => fakeContainerId(`dload-${l}-${process.pid}`);
 const podUid = '5b1e2d4c-3a6a-4978-8a1b-2c3d4e5f6a7c';
 const STYLES: Style[] = [
-  { name: 'docker, cgroup v1 cpu hierarchy', runtime: 'docker', id: id('v1'), make: () => [makeCgroup(CGROUP_V1_CPU, `/docker/${id('v1')}`)] },
+  {
+    name: 'docker, cgroup v1 cpu hierarchy',
+    runtime: 'docker',
+    id: id('v1'),
+    make: () => [makeCgroup(CGROUP_V1_CPU, `/docker/${id('v1')}`)],
+  },
   {
     name: 'containerd in a Kubernetes pod, unified hierarchy only (v2 style)',
     runtime: 'containerd',
     id: id('v2'),
-    make: () => [makeCgroup(CGROUP_UNIFIED, `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${podUid.replace(/-/g, '_')}.slice/cri-containerd-${id('v2')}.scope`)],
+    make: () => [
+      makeCgroup(
+        CGROUP_UNIFIED,
+        `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${podUid.replace(/-/g, '_')}.slice/cri-containerd-${id('v2')}.scope`
+      ),
+    ],
   },
 ];
 
@@ -70,7 +95,11 @@ for (const style of STYLES) {
       await sleep(2000); // the container is listed and has a baseline
       assert.equal(env.completed().length, 0, 'no event before the stall');
       const t0 = Date.now();
-      gen = dstate(WORKERS, 12, cgs.map((c) => c.procs));
+      gen = dstate(
+        WORKERS,
+        12,
+        cgs.map((c) => c.procs)
+      );
       const ev = await env.waitFor((e) => e.type === 'dload', 15_000);
       assert.ok(ev, 'dload fired');
       assert.ok(ev.time - t0 < 6000, `trigger ${ev.time - t0} ms after the tasks blocked`);
@@ -103,7 +132,10 @@ for (const style of STYLES) {
         assert.equal(t.knownIssue, 'vfork-wait');
         assert.ok(t.stillBlocked);
         // blocked since it forked: more than the time to trigger, less than since the generator started
-        assert.ok(t.blockedMs !== null && t.blockedMs > 1000 && t.blockedMs < Date.now() - t0 + 100, `blockedMs ${t.blockedMs}`);
+        assert.ok(
+          t.blockedMs !== null && t.blockedMs > 1000 && t.blockedMs < Date.now() - t0 + 100,
+          `blockedMs ${t.blockedMs}`
+        );
         assert.equal(t.blockedSource, 'exec_start');
       }
       assert.equal(data.knownIssue, 'vfork-wait');
@@ -118,12 +150,18 @@ for (const style of STYLES) {
       assert.equal(p.unit, 'nanoseconds');
       let vforkNs = 0;
       for (const s of p.stacks()) {
-        const kernel = s.frames.filter((f) => f.kind === 'kernel').map((f) => f.name).join(';');
+        const kernel = s.frames
+          .filter((f) => f.kind === 'kernel')
+          .map((f) => f.name)
+          .join(';');
         assert.equal(s.frames[0]!.name, 'dstate', 'the flame graph holds only the container');
         if (VFORK.test(kernel)) vforkNs += s.value;
       }
       const expected = data.offcpu.durationMs * 1e6 * WORKERS;
-      assert.ok(vforkNs > 0.85 * expected && vforkNs < 1.1 * expected, `vfork off-CPU ${vforkNs / 1e9} s, expected ~${expected / 1e9} s`);
+      assert.ok(
+        vforkNs > 0.85 * expected && vforkNs < 1.1 * expected,
+        `vfork off-CPU ${vforkNs / 1e9} s, expected ~${expected / 1e9} s`
+      );
       assert.ok(data.offcpu.seededTasks >= WORKERS, 'tasks blocked before the window were seeded');
     } finally {
       tracer.stop();

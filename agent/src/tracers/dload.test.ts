@@ -24,10 +24,21 @@ function fixtureDir(): string {
   return path.join(process.cwd(), 'test/fixtures/dstate-v2');
 }
 const ROOT = path.join(fixtureDir(), 'host');
-const IDS = JSON.parse(fs.readFileSync(path.join(fixtureDir(), 'ids.json'), 'utf8')) as { ctrA: string; dockerB: string; cgroups: Record<string, string> };
+const IDS = JSON.parse(fs.readFileSync(path.join(fixtureDir(), 'ids.json'), 'utf8')) as {
+  ctrA: string;
+  dockerB: string;
+  cgroups: Record<string, string>;
+};
 
 function cfg(o: Partial<DloadConfig> = {}): DloadConfig {
-  return { ...defaultConfig().tracers.dload, interval: 1000, holdSamples: 2, dloadWindow: 5000, baselineWindow: 10_000, ...o };
+  return {
+    ...defaultConfig().tracers.dload,
+    interval: 1000,
+    holdSamples: 2,
+    dloadWindow: 5000,
+    baselineWindow: 10_000,
+    ...o,
+  };
 }
 
 function counts(d: number, r = 1): StateCounts {
@@ -35,7 +46,13 @@ function counts(d: number, r = 1): StateCounts {
 }
 
 function listed(id: string): ListedCgroup {
-  return { kind: 'container', ref: { id, name: null, runtime: 'docker', pod: null, namespace: null, qos: null, cgroup: `/docker/${id}` }, podUid: null, paths: {}, dirs: {} };
+  return {
+    kind: 'container',
+    ref: { id, name: null, runtime: 'docker', pod: null, namespace: null, qos: null, cgroup: `/docker/${id}` },
+    podUid: null,
+    paths: {},
+    dirs: {},
+  };
 }
 
 function sample(outsideD: number, containers: Record<string, number>): SweepSample {
@@ -82,10 +99,14 @@ test('detector: the host scope fires for stalls outside containers; scopes that 
   const d = new DloadDetector(cfg());
   for (let i = 0; i < 3; i++) d.update(sample(0, { c1: 0 }));
   let fired = false;
-  for (let i = 0; i < 8 && !fired; i++) fired = d.update(sample(20, {})).scopes.some((s) => s.scope === HOST_SCOPE && s.reading.fired);
+  for (let i = 0; i < 8 && !fired; i++)
+    fired = d.update(sample(20, {})).scopes.some((s) => s.scope === HOST_SCOPE && s.reading.fired);
   assert.ok(fired);
   const r = d.update(sample(0, {}));
-  assert.deepEqual(r.scopes.map((s) => s.scope), [HOST_SCOPE]);
+  assert.deepEqual(
+    r.scopes.map((s) => s.scope),
+    [HOST_SCOPE]
+  );
   // a reconfigured window restarts the averages (seeded from the next sample)
   d.reconfigure(cfg({ dloadWindow: 60_000 }));
   assert.equal(d.update(sample(4, {})).scopes[0]!.reading.value, 4);
@@ -109,7 +130,10 @@ test('v2 fixture, /proc sweep: threads by state per container (sub-cgroups inclu
 
   const tasks = sweep.blockedTasks(list, 4000);
   const byTid = new Map(tasks.map((t) => [t.tid, t]));
-  assert.deepEqual([...byTid.keys()].sort((x, y) => x - y), [60, 201, 202, 203, 230, 301]);
+  assert.deepEqual(
+    [...byTid.keys()].sort((x, y) => x - y),
+    [60, 201, 202, 203, 230, 301]
+  );
   const w = byTid.get(201)!;
   assert.equal(w.listed?.ref.id, IDS.ctrA);
   assert.deepEqual(w.stack, ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__do_sys_vfork', 'kernel_clone']);
@@ -174,14 +198,49 @@ test('iterator records: parsing and the blocked-since clocks', () => {
   assert.equal(t!.blockedSource, 'exec_start');
   assert.equal(second!.tid, 0, 'an all-zero record parses (and is skipped by no one: the iterator never writes one)');
   // without the CFS runqueue clocks: last_arrival
-  assert.deepEqual(offCpuSince({ nowNs: now, execStart: 1n, lastArrival: 5_900_000_000n, taskRqClock: 0n, taskRqClockTask: 0n, thisRqClock: 9_800_000_000n }), { since: 6_100_000_000n, source: 'last_arrival' });
-  assert.equal(offCpuSince({ nowNs: now, execStart: 1n, lastArrival: 1n, taskRqClock: 1n, taskRqClockTask: 1n, thisRqClock: 0n }), null);
+  assert.deepEqual(
+    offCpuSince({
+      nowNs: now,
+      execStart: 1n,
+      lastArrival: 5_900_000_000n,
+      taskRqClock: 0n,
+      taskRqClockTask: 0n,
+      thisRqClock: 9_800_000_000n,
+    }),
+    { since: 6_100_000_000n, source: 'last_arrival' }
+  );
+  assert.equal(
+    offCpuSince({ nowNs: now, execStart: 1n, lastArrival: 1n, taskRqClock: 1n, taskRqClockTask: 1n, thisRqClock: 0n }),
+    null
+  );
   // a task that blocked "after" now on a fresher CPU clock is clamped to 0 ms
-  assert.equal(offCpuSince({ nowNs: 100n, execStart: 99n, lastArrival: 0n, taskRqClock: 200n, taskRqClockTask: 200n, thisRqClock: 50n })!.since, 100n);
+  assert.equal(
+    offCpuSince({
+      nowNs: 100n,
+      execStart: 99n,
+      lastArrival: 0n,
+      taskRqClock: 200n,
+      taskRqClockTask: 200n,
+      thisRqClock: 50n,
+    })!.since,
+    100n
+  );
 });
 
 test('snapshots at the trigger and at the end merge by task identity', () => {
-  const t = (key: string, blockedMs: number, stack: string[] = ['a']) => ({ pid: 1, tid: 1, comm: 'x', kthread: false, iowait: null, listed: null, blockedMs, blockedSource: null, stack, wchan: 'a', key });
+  const t = (key: string, blockedMs: number, stack: string[] = ['a']) => ({
+    pid: 1,
+    tid: 1,
+    comm: 'x',
+    kthread: false,
+    iowait: null,
+    listed: null,
+    blockedMs,
+    blockedSource: null,
+    stack,
+    wchan: 'a',
+    key,
+  });
   const m = mergeSnapshots([t('1@5', 100), t('2@5', 50)], [t('1@5', 3100, []), t('3@9', 10)]);
   assert.deepEqual(
     m.map((x) => [x.task.key, x.seen, x.task.blockedMs, x.task.stack]),
@@ -189,14 +248,17 @@ test('snapshots at the trigger and at the end merge by task identity', () => {
       ['1@5', 'both', 3100, ['a']],
       ['2@5', 'start', 50, ['a']],
       ['3@9', 'end', 10, ['a']],
-    ],
+    ]
   );
 });
 
 test('v2 fixture: a whole capture from the /proc sweep names the container, groups its stacks, labels the known issue', async () => {
   const base = makeTestEnv();
   const env = { ...base, containers: new ContainerIndex({ root: ROOT }) };
-  const tracer = new DloadTracer({ ...cfg(), enabled: false }, env, { sweep: new ProcSweep({ root: ROOT }), procRoot: ROOT });
+  const tracer = new DloadTracer({ ...cfg(), enabled: false }, env, {
+    sweep: new ProcSweep({ root: ROOT }),
+    procRoot: ROOT,
+  });
   try {
     const { id, done } = tracer.manual({ container: IDS.ctrA.slice(0, 12), durationMs: 200 });
     await done;
@@ -205,7 +267,13 @@ test('v2 fixture: a whole capture from the /proc sweep names the container, grou
     assert.equal(ev.status, 'partial');
     assert.match(ev.error ?? '', /no off-CPU flame graph/);
     assert.equal(ev.container?.id, IDS.ctrA);
-    const data = ev.data as { source: string; knownIssue: string; tasks: DTaskRow[]; stackGroups: StackGroupRow[]; tasksInScope: number };
+    const data = ev.data as {
+      source: string;
+      knownIssue: string;
+      tasks: DTaskRow[];
+      stackGroups: StackGroupRow[];
+      tasksInScope: number;
+    };
     assert.equal(data.source, 'proc');
     assert.equal(data.knownIssue, 'vfork-wait');
     assert.equal(data.tasksInScope, 4);
@@ -216,15 +284,26 @@ test('v2 fixture: a whole capture from the /proc sweep names the container, grou
     const others = data.tasks.filter((t) => !t.inScope);
     assert.deepEqual(others.map((t) => t.tid).sort(), [301, 60]);
     assert.equal(others.find((t) => t.tid === 301)!.knownIssue, 'page-writeback');
-    assert.equal(others.find((t) => t.tid === 60)!.knownIssue, null, 'the journal thread committing is not on the list');
+    assert.equal(
+      others.find((t) => t.tid === 60)!.knownIssue,
+      null,
+      'the journal thread committing is not on the list'
+    );
     const g1 = data.stackGroups[0]!;
     assert.equal(g1.count, 3);
     assert.equal(g1.inScopeCount, 3);
     assert.equal(g1.wchan, 'kernel_clone');
     assert.deepEqual(g1.pids.sort(), [201, 202, 203]);
-    assert.deepEqual(data.stackGroups.map((g) => g.count), [3, 1, 1, 1]);
-    for (const t of data.tasks) assert.equal(t.group, data.stackGroups.find((g) => g.stack.join(';') === t.stack.join(';'))!.group);
-    assert.match(ev.summary, /^manual dload capture of a1a1a1a1a1a1: 4 tasks in D, top stack kernel_clone ×3 of 2 stacks, known issue vfork-wait$/);
+    assert.deepEqual(
+      data.stackGroups.map((g) => g.count),
+      [3, 1, 1, 1]
+    );
+    for (const t of data.tasks)
+      assert.equal(t.group, data.stackGroups.find((g) => g.stack.join(';') === t.stack.join(';'))!.group);
+    assert.match(
+      ev.summary,
+      /^manual dload capture of a1a1a1a1a1a1: 4 tasks in D, top stack kernel_clone ×3 of 2 stacks, known issue vfork-wait$/
+    );
   } finally {
     await base.close();
   }

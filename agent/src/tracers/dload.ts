@@ -124,7 +124,11 @@ export class DloadDetector {
       this.totalSeeded = true;
     }
     const avg = this.total.update(sample.host.running, sample.host.uninterruptible);
-    return { source: sample.source, scopes, hostTotal: { counts: sample.host, dloadAverage: avg, averages: this.total.averages() } };
+    return {
+      source: sample.source,
+      scopes,
+      hostTotal: { counts: sample.host, dloadAverage: avg, averages: this.total.averages() },
+    };
   }
 }
 
@@ -146,7 +150,7 @@ export class DloadTracer extends Tracer<DloadConfig> {
   constructor(
     config: DloadConfig,
     env: TracerEnv,
-    private readonly opts: { sweep?: TaskSweep; procRoot?: string } = {},
+    private readonly opts: { sweep?: TaskSweep; procRoot?: string } = {}
   ) {
     super(config, env);
     this.detector = new DloadDetector(config);
@@ -163,7 +167,11 @@ export class DloadTracer extends Tracer<DloadConfig> {
       const { sweep, fallbackReason } = openSweep();
       this.sweep = sweep;
       this.fallbackReason = fallbackReason;
-      if (fallbackReason) this.env.log.warn({ tracer: 'dload', reason: fallbackReason }, 'BPF task iterator unavailable: counting D-state tasks from /proc');
+      if (fallbackReason)
+        this.env.log.warn(
+          { tracer: 'dload', reason: fallbackReason },
+          'BPF task iterator unavailable: counting D-state tasks from /proc'
+        );
     }
     return this.sweep;
   }
@@ -172,7 +180,10 @@ export class DloadTracer extends Tracer<DloadConfig> {
   private fallBack(e: unknown): TaskSweep {
     this.sweep?.close();
     this.fallbackReason = `BPF sweep failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-    this.env.log.warn({ tracer: 'dload', reason: this.fallbackReason }, 'counting D-state tasks from /proc from now on');
+    this.env.log.warn(
+      { tracer: 'dload', reason: this.fallbackReason },
+      'counting D-state tasks from /proc from now on'
+    );
     this.sweep = new ProcSweep({ root: this.opts.procRoot });
     return this.sweep;
   }
@@ -200,18 +211,36 @@ export class DloadTracer extends Tracer<DloadConfig> {
     }
     const r = this.detector.update(sample);
     this.last = r;
-    this.publish({ metric: 'dload_total', scope: HOST_SCOPE, value: r.hostTotal.dloadAverage, baseline: 0, threshold: cfg.dloadThreshold });
+    this.publish({
+      metric: 'dload_total',
+      scope: HOST_SCOPE,
+      value: r.hostTotal.dloadAverage,
+      baseline: 0,
+      threshold: cfg.dloadThreshold,
+    });
     const out: Candidate[] = [];
     for (const s of r.scopes) {
       const x = s.reading;
-      this.publish({ metric: 'dload', scope: s.scope, value: x.value, baseline: x.baseline, threshold: cfg.dloadThreshold });
+      this.publish({
+        metric: 'dload',
+        scope: s.scope,
+        value: x.value,
+        baseline: x.baseline,
+        threshold: cfg.dloadThreshold,
+      });
       if (!x.fired) continue;
-      const who = s.listed ? `container ${s.listed.ref.name ?? s.listed.ref.id.slice(0, 12)}` : 'host processes (outside containers)';
+      const who = s.listed
+        ? `container ${s.listed.ref.name ?? s.listed.ref.id.slice(0, 12)}`
+        : 'host processes (outside containers)';
       out.push({
         scope: s.scope,
         container: s.listed?.ref ?? null,
         score: x.value - cfg.dloadThreshold,
-        detail: { listed: s.listed, trigger: snapshot(s.scope, x.value, s.counts, s.averages), hostTotal: snapshot(HOST_SCOPE, r.hostTotal.dloadAverage, r.hostTotal.counts, r.hostTotal.averages) },
+        detail: {
+          listed: s.listed,
+          trigger: snapshot(s.scope, x.value, s.counts, s.averages),
+          hostTotal: snapshot(HOST_SCOPE, r.hostTotal.dloadAverage, r.hostTotal.counts, r.hostTotal.averages),
+        },
         trigger: {
           metric: 'dload',
           value: round(x.value, 2),
@@ -228,14 +257,20 @@ export class DloadTracer extends Tracer<DloadConfig> {
 
   protected manualCandidate(req: ManualRequest, now: number): Candidate {
     const last = this.last;
-    const hostTotal = last ? snapshot(HOST_SCOPE, last.hostTotal.dloadAverage, last.hostTotal.counts, last.hostTotal.averages) : null;
+    const hostTotal = last
+      ? snapshot(HOST_SCOPE, last.hostTotal.dloadAverage, last.hostTotal.counts, last.hostTotal.averages)
+      : null;
     if (!req.container) {
       const s = last?.scopes.find((x) => x.scope === HOST_SCOPE);
       return {
         scope: HOST_SCOPE,
         container: null,
         score: 0,
-        detail: { listed: null, trigger: s ? snapshot(HOST_SCOPE, s.reading.value, s.counts, s.averages) : null, hostTotal },
+        detail: {
+          listed: null,
+          trigger: s ? snapshot(HOST_SCOPE, s.reading.value, s.counts, s.averages) : null,
+          hostTotal,
+        },
         trigger: manualTrigger('dload', 'the host'),
       };
     }
@@ -252,7 +287,11 @@ export class DloadTracer extends Tracer<DloadConfig> {
   }
 
   protected plan(c: Candidate, manual: boolean, durationMs: number): CapturePlan {
-    const detail = c.detail as { listed: ListedCgroup | null; trigger: ScopeLoadSnapshot | null; hostTotal: ScopeLoadSnapshot | null };
+    const detail = c.detail as {
+      listed: ListedCgroup | null;
+      trigger: ScopeLoadSnapshot | null;
+      hostTotal: ScopeLoadSnapshot | null;
+    };
     const env = this.env;
     const cfg = this.config;
     const sweep = this.source;

@@ -63,7 +63,14 @@ import type { CapturePlan } from '../capture/manager';
 import { CaptureError } from '../capture/errors';
 import { readBlockDevices, readDiskstats, type BlockDevice, type DiskStat } from '../host/diskstats';
 import { Tracer, manualTrigger, type Candidate, type ManualRequest, type TracerEnv } from './tracer';
-import { IotracingDetector, RULE_METRIC, ruleReason, ruleScore, type IoDeviceReading, type IoRule } from './iotracing/detector';
+import {
+  IotracingDetector,
+  RULE_METRIC,
+  ruleReason,
+  ruleScore,
+  type IoDeviceReading,
+  type IoRule,
+} from './iotracing/detector';
 import { captureIo } from './iotracing/capture';
 import type { IoReport } from './iotracing/report';
 
@@ -86,9 +93,16 @@ function bytesText(bps: number): string {
 /** One line: the worst device's latency, the top process and file, the stalls. */
 export function ioSummary(lead: string, r: IoReport, stallThresholdMs: number): string {
   const parts: string[] = [lead];
-  const dev = [...r.devices].sort((a, b) => b.traced.read.ios + b.traced.write.ios - (a.traced.read.ios + a.traced.write.ios))[0];
+  const dev = [...r.devices].sort(
+    (a, b) => b.traced.read.ios + b.traced.write.ios - (a.traced.read.ios + a.traced.write.ios)
+  )[0];
   if (dev) {
-    const ops = (['read', 'write'] as const).filter((o) => dev.traced[o].ios > 0).map((o) => `${o} q2c ${dev.traced[o].q2cAvgUs ?? '?'} µs (p99 ${dev.traced[o].q2cP99Us ?? '?'}) d2c ${dev.traced[o].d2cAvgUs ?? '?'} µs`);
+    const ops = (['read', 'write'] as const)
+      .filter((o) => dev.traced[o].ios > 0)
+      .map(
+        (o) =>
+          `${o} q2c ${dev.traced[o].q2cAvgUs ?? '?'} µs (p99 ${dev.traced[o].q2cP99Us ?? '?'}) d2c ${dev.traced[o].d2cAvgUs ?? '?'} µs`
+      );
     if (ops.length) parts.push(`${dev.device}: ${ops.join(', ')}`);
   }
   const p = r.processes[0];
@@ -97,7 +111,9 @@ export function ioSummary(lead: string, r: IoReport, stallThresholdMs: number): 
     const where = p.container ? ` in ${p.container.name ?? p.container.id.slice(0, 12)}` : '';
     const f = p.files[0];
     const what = `${bytesText(p.diskReadBps)} read, ${bytesText(p.diskWriteBps)} written`;
-    parts.push(`top ${who}${where} ${what}${f?.path ? ` (${f.path}${f.writeback ? ', writeback' : f.direct ? ', direct' : ''})` : ''}`);
+    parts.push(
+      `top ${who}${where} ${what}${f?.path ? ` (${f.path}${f.writeback ? ', writeback' : f.direct ? ', direct' : ''})` : ''}`
+    );
   }
   if (r.stallCount) parts.push(`${r.stallCount} io_schedule wait(s) ≥ ${stallThresholdMs} ms`);
   return parts.join('; ');
@@ -114,7 +130,7 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
     config: IotracingConfig,
     env: TracerEnv,
     private readonly readStats: () => Map<string, DiskStat> | null = () => readDiskstats(),
-    private readonly readDevices: () => BlockDevice[] = () => readBlockDevices(),
+    private readonly readDevices: () => BlockDevice[] = () => readBlockDevices()
   ) {
     super(config, env);
     this.detector = new IotracingDetector(config);
@@ -143,9 +159,27 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
     const out: Candidate[] = [];
     for (const r of readings) {
       const scope = r.device.name;
-      this.publish({ metric: RULE_METRIC.util, scope, value: r.readings.util.value, baseline: r.readings.util.baseline, threshold: cfg.utilThreshold });
-      this.publish({ metric: RULE_METRIC.read_await, scope, value: r.readings.read_await.value, baseline: r.readings.read_await.baseline, threshold: cfg.awaitThreshold });
-      this.publish({ metric: RULE_METRIC.write_await, scope, value: r.readings.write_await.value, baseline: r.readings.write_await.baseline, threshold: cfg.awaitThreshold });
+      this.publish({
+        metric: RULE_METRIC.util,
+        scope,
+        value: r.readings.util.value,
+        baseline: r.readings.util.baseline,
+        threshold: cfg.utilThreshold,
+      });
+      this.publish({
+        metric: RULE_METRIC.read_await,
+        scope,
+        value: r.readings.read_await.value,
+        baseline: r.readings.read_await.baseline,
+        threshold: cfg.awaitThreshold,
+      });
+      this.publish({
+        metric: RULE_METRIC.write_await,
+        scope,
+        value: r.readings.write_await.value,
+        baseline: r.readings.write_await.baseline,
+        threshold: cfg.awaitThreshold,
+      });
       const rule = r.fired[0];
       if (!rule) continue;
       const x = r.readings[rule];
@@ -170,7 +204,11 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
   }
 
   protected manualCandidate(req: ManualRequest): Candidate {
-    if (req.container) throw new CaptureError('BAD_REQUEST', 'iotracing captures the whole host (every process doing IO); leave out the container');
+    if (req.container)
+      throw new CaptureError(
+        'BAD_REQUEST',
+        'iotracing captures the whole host (every process doing IO); leave out the container'
+      );
     return { scope: 'host', container: null, score: 0, trigger: manualTrigger('iotracing', 'every watched disk') };
   }
 
@@ -178,7 +216,10 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
     const cfg = this.config;
     const env = this.env;
     const detail = c.detail as IoDetail | undefined;
-    const watched = () => this.wholeDisks(Date.now()).filter((d) => this.detector.watches(d.name)).map((d) => d.name);
+    const watched = () =>
+      this.wholeDisks(Date.now())
+        .filter((d) => this.detector.watches(d.name))
+        .map((d) => d.name);
     return {
       type: 'iotracing',
       trigger: c.trigger,
@@ -189,7 +230,9 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
         const scopeList = detail ? [detail.reading.device.name] : watched();
         const r = await captureIo(ctx, env, cfg, new Set(scopeList));
         const snapshot = detail ? snapshotOf(detail, cfg) : null;
-        const lead = detail ? `${detail.reading.device.name} ${c.trigger.metric.replace(/_/g, ' ')} ${c.trigger.value} (baseline ${c.trigger.baseline})` : 'manual iotracing capture';
+        const lead = detail
+          ? `${detail.reading.device.name} ${c.trigger.metric.replace(/_/g, ' ')} ${c.trigger.value} (baseline ${c.trigger.baseline})`
+          : 'manual iotracing capture';
         const w = r.window;
         return {
           summary: ioSummary(lead, r.report, cfg.stallThreshold),

@@ -18,17 +18,35 @@ const MiB = 1 << 20;
 /** The settings of these tests: default thresholds (anon growth 100 MiB/s over the window, ratio,
  *  PSI, reclaim), a 5 s growth window sampled every 500 ms instead of 10 s every second, a 3 s capture. */
 function memburstTestConfig(base: MemburstConfig): MemburstConfig {
-  return { ...base, interval: 500, holdSamples: 2, growthWindow: 5000, baselineWindow: 10_000, duration: 3000, cooldown: 60_000 };
+  return {
+    ...base,
+    interval: 500,
+    holdSamples: 2,
+    growthWindow: 5000,
+    baselineWindow: 10_000,
+    duration: 3000,
+    cooldown: 60_000,
+  };
 }
 
 /** dload.kernel.test.ts's settings: default thresholds, a 5 s D-load window, 500 ms interval. */
 function dloadTestConfig(base: DloadConfig): DloadConfig {
-  return { ...base, interval: 500, holdSamples: 2, dloadWindow: 5000, baselineWindow: 10_000, duration: 3000, cooldown: 60_000 };
+  return {
+    ...base,
+    interval: 500,
+    holdSamples: 2,
+    dloadWindow: 5000,
+    baselineWindow: 10_000,
+    duration: 3000,
+    cooldown: 60_000,
+  };
 }
 
 /** memgrow MIB RATE HOLD; resolves once everything is allocated when `ready` is asked for. */
 function memgrow(mib: number, rate: number, hold: number): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(workload('memgrow'), [String(mib), String(rate), String(hold)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(workload('memgrow'), [String(mib), String(rate), String(hold)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const ready = new Promise<void>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (b: Buffer) => {
@@ -87,8 +105,14 @@ test('memburst: a fast grower fires within seconds, is named before a bigger ste
     // named first — unless another session on this shared host grew memory even faster in the same
     // window (seen here: someone else's allocator); never after the big steady holder
     const ahead = data.topGrowers.slice(0, rank);
-    assert.ok(ahead.every((g) => g.pid !== holder.child.pid && g.rssDeltaBytes > 256 * MiB), `ahead of the grower: ${JSON.stringify(ahead)}`);
-    if (ahead.length) console.log(`# note: ${ahead.length} other process(es) grew more in the same window: ${ahead.map((g) => g.command ?? g.comm).join(', ')}`);
+    assert.ok(
+      ahead.every((g) => g.pid !== holder.child.pid && g.rssDeltaBytes > 256 * MiB),
+      `ahead of the grower: ${JSON.stringify(ahead)}`
+    );
+    if (ahead.length)
+      console.log(
+        `# note: ${ahead.length} other process(es) grew more in the same window: ${ahead.map((g) => g.command ?? g.comm).join(', ')}`
+      );
     assert.equal(first.comm, 'memgrow');
     assert.match(first.command ?? '', /memgrow 3072 400 30$/);
     assert.ok(first.rssDeltaBytes > 300 * MiB, `grower grew ${first.rssDeltaBytes / MiB} MiB`);
@@ -120,15 +144,25 @@ test('memburst: a fast grower fires within seconds, is named before a bigger ste
     // trigger), whatever pace the shared CPUs allowed it
     const grewInCapture = first.rssDeltaBytes - (first.rssDeltaAtTriggerBytes ?? 0);
     assert.ok(grewInCapture > 100 * MiB, `grower added ${grewInCapture / MiB} MiB during the capture`);
-    assert.ok(Math.abs(growerBytes - grewInCapture) < 0.25 * grewInCapture, `grower allocated ${growerBytes / MiB} MiB in the profile, grew ${grewInCapture / MiB} MiB`);
+    assert.ok(
+      Math.abs(growerBytes - grewInCapture) < 0.25 * grewInCapture,
+      `grower allocated ${growerBytes / MiB} MiB in the profile, grew ${grewInCapture / MiB} MiB`
+    );
     assert.ok(faultPath > 0.9 * growerBytes, `page-fault path ${faultPath / MiB} of ${growerBytes / MiB} MiB`);
     // the grower allocated most, bar processes that grew more than it (see above)
     const byProcess = new Map<string, number>();
     for (const s of p.stacks()) byProcess.set(s.frames[0]!.name, (byProcess.get(s.frames[0]!.name) ?? 0) + s.value);
     const others = new Set(ahead.map((g) => `${g.comm}-${g.pid}`));
     const top = [...byProcess].filter(([k]) => !others.has(k)).sort((a, b) => b[1] - a[1]);
-    assert.equal(top[0]![0], `memgrow-${grower.child.pid}`, `allocations by process: ${JSON.stringify(top.slice(0, 5).map(([k, v]) => [k, Math.round(v / MiB)]))} MiB`);
-    assert.ok(Math.abs(data.alloc.sampledBytes - data.alloc.allocatedBytes) < 0.15 * data.alloc.allocatedBytes, `sampled ${data.alloc.sampledBytes} vs exact ${data.alloc.allocatedBytes}`);
+    assert.equal(
+      top[0]![0],
+      `memgrow-${grower.child.pid}`,
+      `allocations by process: ${JSON.stringify(top.slice(0, 5).map(([k, v]) => [k, Math.round(v / MiB)]))} MiB`
+    );
+    assert.ok(
+      Math.abs(data.alloc.sampledBytes - data.alloc.allocatedBytes) < 0.15 * data.alloc.allocatedBytes,
+      `sampled ${data.alloc.sampledBytes} vs exact ${data.alloc.allocatedBytes}`
+    );
   } finally {
     tracer.stop();
     await kill(grower?.child ?? null);
@@ -148,13 +182,15 @@ test('dload and memburst: no event over a quiet minute (test settings, real host
     const end = Date.now() + 60_000;
     while (Date.now() < end) {
       await sleep(1000);
-      for (const t of [dload, mem]) for (const r of t.state().detector) peak.set(`${r.metric}/${r.scope}`, Math.max(peak.get(`${r.metric}/${r.scope}`) ?? -Infinity, r.value));
+      for (const t of [dload, mem])
+        for (const r of t.state().detector)
+          peak.set(`${r.metric}/${r.scope}`, Math.max(peak.get(`${r.metric}/${r.scope}`) ?? -Infinity, r.value));
     }
     const events = env.store.listEvents({ limit: 100 }).events;
     assert.deepEqual(
       events.map((e) => `${e.type}: ${e.trigger.reason}`),
       [],
-      `peaks: ${JSON.stringify(Object.fromEntries(peak))}`,
+      `peaks: ${JSON.stringify(Object.fromEntries(peak))}`
     );
     assert.ok(peak.has('dload/host') && peak.has('anon_growth_rate/host'), 'both detectors published readings');
   } finally {

@@ -13,14 +13,33 @@ import type { CaptureContext } from '../capture/manager';
 
 const MiB = 1 << 20;
 // pids above PID_MAX_LIMIT (4194304) so /proc has nothing for them (commands stay null)
-const rec = (pid: number, mib: number, comm: string): ProcRssRecord => ({ pid, startTime: 7n, comm, cgV1: 0n, cgDfl: 0n, rssBytes: mib * MiB, anonBytes: mib * MiB, fileBytes: 0, shmemBytes: 0, swapBytes: 0 });
+const rec = (pid: number, mib: number, comm: string): ProcRssRecord => ({
+  pid,
+  startTime: 7n,
+  comm,
+  cgV1: 0n,
+  cgDfl: 0n,
+  rssBytes: mib * MiB,
+  anonBytes: mib * MiB,
+  fileBytes: 0,
+  shmemBytes: 0,
+  swapBytes: 0,
+});
 
 test('capture: growers ranked by growth since the window start, known at the trigger, exited ones kept', async () => {
   const env = makeTestEnv();
   try {
     const host = (at: number): HostMemSample => ({ at, meminfo: readMeminfo()!, vmstat: null, psi: null });
-    const start = toSnapshot([rec(4_200_001, 4096, 'steady'), rec(4_200_002, 100, 'grower'), rec(4_200_003, 10, 'leaker')]);
-    const trig = toSnapshot([rec(4_200_001, 4096, 'steady'), rec(4_200_002, 900, 'grower'), rec(4_200_003, 300, 'leaker')]);
+    const start = toSnapshot([
+      rec(4_200_001, 4096, 'steady'),
+      rec(4_200_002, 100, 'grower'),
+      rec(4_200_003, 10, 'leaker'),
+    ]);
+    const trig = toSnapshot([
+      rec(4_200_001, 4096, 'steady'),
+      rec(4_200_002, 900, 'grower'),
+      rec(4_200_003, 300, 'leaker'),
+    ]);
     let calls = 0;
     const rss: RssSource = {
       source: 'proc',
@@ -46,7 +65,12 @@ test('capture: growers ranked by growth since the window start, known at the tri
     const out = await captureMemburst(ctx, env, {
       rss,
       resolver: new CgroupIdResolver('memory'),
-      detail: { windowStart: { host: host(1000), snap: start }, trigger: { host: host(2000), snap: trig }, lastSeen: trig, readings: [] },
+      detail: {
+        windowStart: { host: host(1000), snap: start },
+        trigger: { host: host(2000), snap: trig },
+        lastSeen: trig,
+        readings: [],
+      },
       samplePeriod: MiB,
       topProcesses: 3,
       growthWindowMs: 10_000,
@@ -62,7 +86,7 @@ test('capture: growers ranked by growth since the window start, known at the tri
         ['grower', 2000, 800, false],
         ['leaker', 590, 290, true],
         ['steady', -6, 0, false],
-      ],
+      ]
     );
     assert.equal(top[0]!.rank, 1);
     assert.equal(top[0]!.command, null);

@@ -79,7 +79,11 @@ export class MemburstTracer extends Tracer<MemburstConfig> {
       const { rss, fallbackReason } = openRss();
       this.rss = rss;
       this.fallbackReason = fallbackReason;
-      if (fallbackReason) this.env.log.warn({ tracer: 'memburst', reason: fallbackReason }, 'BPF RSS sweep unavailable: reading /proc/PID/statm');
+      if (fallbackReason)
+        this.env.log.warn(
+          { tracer: 'memburst', reason: fallbackReason },
+          'BPF RSS sweep unavailable: reading /proc/PID/statm'
+        );
     }
     return this.rss;
   }
@@ -123,11 +127,17 @@ export class MemburstTracer extends Tracer<MemburstConfig> {
     this.lastHost = host;
     const readings = this.detector.update(host);
     this.lastReadings = readings;
-    for (const r of readings) this.publish({ metric: r.rule, scope: 'host', value: r.value, baseline: r.baseline, threshold: r.threshold });
+    for (const r of readings)
+      this.publish({ metric: r.rule, scope: 'host', value: r.value, baseline: r.baseline, threshold: r.threshold });
     const fired = readings.filter((r) => r.fired);
     if (!fired.length) return [];
     const main = [...fired].sort((a, b) => severity(b) - severity(a))[0]!;
-    const reason = fired.map((r) => `${LABEL[r.rule]} ${fmt(r.rule, r.value)} ≥ ${fmt(r.rule, r.threshold)}${r.rule === 'anon_growth_rate' ? ` (baseline ${fmt(r.rule, r.baseline)})` : ''}`).join('; ');
+    const reason = fired
+      .map(
+        (r) =>
+          `${LABEL[r.rule]} ${fmt(r.rule, r.value)} ≥ ${fmt(r.rule, r.threshold)}${r.rule === 'anon_growth_rate' ? ` (baseline ${fmt(r.rule, r.baseline)})` : ''}`
+      )
+      .join('; ');
     return [
       {
         scope: 'host',
@@ -147,8 +157,18 @@ export class MemburstTracer extends Tracer<MemburstConfig> {
   }
 
   protected manualCandidate(req: ManualRequest): Candidate {
-    if (req.container) throw new CaptureError('BAD_REQUEST', 'memburst watches the whole host (growers are attributed to containers); do not give a container');
-    return { scope: 'host', container: null, score: 0, detail: this.detail(this.lastReadings), trigger: manualTrigger('memburst', 'the host') };
+    if (req.container)
+      throw new CaptureError(
+        'BAD_REQUEST',
+        'memburst watches the whole host (growers are attributed to containers); do not give a container'
+      );
+    return {
+      scope: 'host',
+      container: null,
+      score: 0,
+      detail: this.detail(this.lastReadings),
+      trigger: manualTrigger('memburst', 'the host'),
+    };
   }
 
   protected plan(c: Candidate, manual: boolean, durationMs: number): CapturePlan {

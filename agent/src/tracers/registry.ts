@@ -14,7 +14,8 @@ export class TracerRegistry {
 
   constructor(config: TracersConfig, env: TracerEnv) {
     // Each tracer is typed by its own config; the registry only hands each one its own section back.
-    const add = <C extends CommonTracerConfig>(type: TracerType, t: Tracer<C>) => this.tracers.set(type, t as unknown as Tracer<CommonTracerConfig>);
+    const add = <C extends CommonTracerConfig>(type: TracerType, t: Tracer<C>) =>
+      this.tracers.set(type, t as unknown as Tracer<CommonTracerConfig>);
     add('cpusys', new CpusysTracer(config.cpusys, env));
     add('cpuidle', new CpuidleTracer(config.cpuidle, env));
     add('dload', new DloadTracer(config.dload, env));

@@ -70,7 +70,7 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
 
   constructor(
     protected config: C,
-    protected readonly env: TracerEnv,
+    protected readonly env: TracerEnv
   ) {}
 
   /** Sample the source and return the candidates whose spike held this tick. Pure of side effects on captures. */
@@ -144,7 +144,10 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
         this.lastTriggerAt = now;
       } catch (e) {
         if (!(e instanceof CaptureError)) throw e;
-        this.env.log.info({ tracer: this.type, scope: c.scope, reason: e.code, message: e.message }, 'trigger not captured');
+        this.env.log.info(
+          { tracer: this.type, scope: c.scope, reason: e.code, message: e.message },
+          'trigger not captured'
+        );
       }
       // container tracers: only the worst container of a tick is captured (Huatuo's rule)
       break;
@@ -153,7 +156,8 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
 
   /** A capture asked for through the API or CLI: no cooldown, same global limits. */
   manual(req: ManualRequest): { id: string; done: Promise<unknown> } {
-    if (!this.implemented) throw new CaptureError('NOT_IMPLEMENTED', `the ${this.type} tracer cannot capture on this agent yet`);
+    if (!this.implemented)
+      throw new CaptureError('NOT_IMPLEMENTED', `the ${this.type} tracer cannot capture on this agent yet`);
     const now = Date.now();
     const c = this.manualCandidate(req, now);
     return this.env.manager.start(this.plan(c, true, req.durationMs ?? this.config.duration));
@@ -190,5 +194,12 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
 }
 
 export function manualTrigger(type: TracerType, what: string): Trigger {
-  return { metric: 'manual', value: 0, threshold: 0, baseline: 0, delta: 0, reason: `manual ${type} capture of ${what}, requested through the API` };
+  return {
+    metric: 'manual',
+    value: 0,
+    threshold: 0,
+    baseline: 0,
+    delta: 0,
+    reason: `manual ${type} capture of ${what}, requested through the API`,
+  };
 }

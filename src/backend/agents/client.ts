@@ -21,14 +21,15 @@ import {
 } from '../../../agent/src/api/schemas';
 import type { AgentConfig } from '../settings';
 
-export type AgentErrorKind = 'unreachable' | 'timeout' | 'unauthorised' | 'forbidden' | 'not_found' | 'http' | 'bad_response' | 'cancelled';
+export type AgentErrorKind =
+  'unreachable' | 'timeout' | 'unauthorised' | 'forbidden' | 'not_found' | 'http' | 'bad_response' | 'cancelled';
 
 export class AgentError extends Error {
   constructor(
     readonly agent: string,
     readonly kind: AgentErrorKind,
     readonly reason: string,
-    readonly status?: number,
+    readonly status?: number
   ) {
     super(`${agent}: ${reason}`);
   }
@@ -98,7 +99,7 @@ export class AgentClient {
     private readonly defaultTimeoutMs: number,
     maxSockets = 16,
     /** told the outcome of every request: "2xx", "4xx", "5xx" or the failure kind */
-    private readonly observe: (outcome: string) => void = () => undefined,
+    private readonly observe: (outcome: string) => void = () => undefined
   ) {
     this.base = new URL(config.url);
     this.transport = this.base.protocol === 'https:' ? https : http;
@@ -124,7 +125,11 @@ export class AgentClient {
    * GET `path` (a fixed API route built by this backend; never user-supplied) with encoded query
    * parameters. Resolves for any HTTP status; rejects with AgentError for transport failures.
    */
-  get(path: string, query: Record<string, string | number | undefined> = {}, opts: RequestOptions = {}): Promise<RawResponse> {
+  get(
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+    opts: RequestOptions = {}
+  ): Promise<RawResponse> {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     const headers: http.OutgoingHttpHeaders = {
@@ -144,7 +149,10 @@ export class AgentClient {
         this.observe(kind);
         reject(new AgentError(name, kind, reason, status));
       };
-      const timer = setTimeout(() => fail('timeout', `timed out after ${this.defaultTimeoutMs} ms`), this.defaultTimeoutMs);
+      const timer = setTimeout(
+        () => fail('timeout', `timed out after ${this.defaultTimeoutMs} ms`),
+        this.defaultTimeoutMs
+      );
       const onAbort = (): void => {
         const r: unknown = opts.signal?.reason;
         if (r instanceof AgentError) fail(r.kind, r.reason);
@@ -157,7 +165,11 @@ export class AgentClient {
       if (opts.signal?.aborted) {
         clearTimeout(timer);
         const r: unknown = opts.signal.reason;
-        reject(r instanceof AgentError ? new AgentError(name, r.kind, r.reason) : new AgentError(name, 'cancelled', 'request cancelled'));
+        reject(
+          r instanceof AgentError
+            ? new AgentError(name, r.kind, r.reason)
+            : new AgentError(name, 'cancelled', 'request cancelled')
+        );
         return;
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -199,7 +211,7 @@ export class AgentClient {
     path: string,
     schema: T,
     query: Record<string, string | number | undefined> = {},
-    opts: RequestOptions = {},
+    opts: RequestOptions = {}
   ): Promise<Static<T>> {
     const res = await this.get(path, query, opts);
     ensureOk(this.config.name, res);
@@ -210,7 +222,13 @@ export class AgentClient {
       throw new AgentError(this.config.name, 'bad_response', `${path} did not return JSON`, res.status);
     }
     const problem = firstSchemaError(schema, body);
-    if (problem) throw new AgentError(this.config.name, 'bad_response', `${path} returned an unexpected shape (${problem})`, res.status);
+    if (problem)
+      throw new AgentError(
+        this.config.name,
+        'bad_response',
+        `${path} returned an unexpected shape (${problem})`,
+        res.status
+      );
     return body as Static<T>;
   }
 
@@ -222,7 +240,10 @@ export class AgentClient {
     return this.getJson('/api/v1/info', InfoResponseSchema, {}, opts);
   }
 
-  listEvents(query: Record<string, string | number | undefined>, opts: RequestOptions = {}): Promise<ListEventsResponse> {
+  listEvents(
+    query: Record<string, string | number | undefined>,
+    opts: RequestOptions = {}
+  ): Promise<ListEventsResponse> {
     return this.getJson('/api/v1/events', ListEventsResponseSchema, query, opts);
   }
 
@@ -231,15 +252,32 @@ export class AgentClient {
   }
 
   nestedFlamegraph(id: string, profile: string | undefined, opts: RequestOptions = {}): Promise<NestedFlamegraph> {
-    return this.getJson(`/api/v1/events/${encodeURIComponent(id)}/flamegraph`, NestedFlamegraphSchema, { format: 'nested', profile }, opts);
+    return this.getJson(
+      `/api/v1/events/${encodeURIComponent(id)}/flamegraph`,
+      NestedFlamegraphSchema,
+      { format: 'nested', profile },
+      opts
+    );
   }
 
-  flamegraphRaw(id: string, format: string, profile: string | undefined, opts: RequestOptions = {}): Promise<RawResponse> {
-    return this.get(`/api/v1/events/${encodeURIComponent(id)}/flamegraph`, { format, profile }, { ...opts, accept: '*/*' });
+  flamegraphRaw(
+    id: string,
+    format: string,
+    profile: string | undefined,
+    opts: RequestOptions = {}
+  ): Promise<RawResponse> {
+    return this.get(
+      `/api/v1/events/${encodeURIComponent(id)}/flamegraph`,
+      { format, profile },
+      { ...opts, accept: '*/*' }
+    );
   }
 
   /** GET /api/v1/flamegraph?format=nested: the agent's matching captures merged into one graph. */
-  mergedFlamegraph(query: Record<string, string | number | undefined>, opts: RequestOptions = {}): Promise<MergedFlamegraph> {
+  mergedFlamegraph(
+    query: Record<string, string | number | undefined>,
+    opts: RequestOptions = {}
+  ): Promise<MergedFlamegraph> {
     return this.getJson('/api/v1/flamegraph', MergedFlamegraphSchema, { ...query, format: 'nested' }, opts);
   }
 
@@ -254,7 +292,9 @@ export function errorBodyText(body: Buffer): string {
   try {
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
     if (parsed && parsed.error && typeof parsed.error.message === 'string') {
-      return typeof parsed.error.code === 'string' ? `${parsed.error.code}: ${parsed.error.message}` : parsed.error.message;
+      return typeof parsed.error.code === 'string'
+        ? `${parsed.error.code}: ${parsed.error.message}`
+        : parsed.error.message;
     }
   } catch {
     /* not JSON */

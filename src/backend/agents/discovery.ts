@@ -38,7 +38,8 @@ export function parseDiscovery(raw: string): DiscoverySpec {
     port = Number(pm[2]);
     if (port < 1 || port > 65535) throw new Error(`discovery port ${port} is out of range`);
   }
-  if (!/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(text)) throw new Error(`discovery ${JSON.stringify(raw)} is not a DNS name`);
+  if (!/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(text))
+    throw new Error(`discovery ${JSON.stringify(raw)} is not a DNS name`);
   return { scheme, name: text.replace(/\.$/, ''), port, srv: text.startsWith('_') };
 }
 
@@ -92,7 +93,7 @@ export class Discovery {
   constructor(
     readonly spec: string,
     private readonly resolver: DnsLike = systemDns,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = Date.now
   ) {}
 
   /** Discovered agents; throws only when no answer was ever had (or it is too old). */

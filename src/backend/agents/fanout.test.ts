@@ -19,10 +19,13 @@ describe('fan-out', () => {
         active--;
         return t.name;
       },
-      { semaphore: new Semaphore(3), timeoutMs: 1000 },
+      { semaphore: new Semaphore(3), timeoutMs: 1000 }
     );
     assert.equal(peak, 3);
-    assert.deepEqual(res.ok.map((r) => r.value), targets.map((t) => t.name));
+    assert.deepEqual(
+      res.ok.map((r) => r.value),
+      targets.map((t) => t.name)
+    );
     assert.deepEqual(res.failed, []);
   });
 
@@ -35,10 +38,17 @@ describe('fan-out', () => {
         await sleep(40);
         return 1;
       },
-      { semaphore: new Semaphore(1), timeoutMs: 100 },
+      { semaphore: new Semaphore(1), timeoutMs: 100 }
     );
-    assert.deepEqual(res.ok.map((r) => r.agent), ['a0', 'a2', 'a3'], 'queued targets did not time out while waiting');
-    assert.deepEqual(res.failed.map((f) => [f.agent, f.kind, f.reason]), [['a1', 'timeout', 'timed out after 100 ms']]);
+    assert.deepEqual(
+      res.ok.map((r) => r.agent),
+      ['a0', 'a2', 'a3'],
+      'queued targets did not time out while waiting'
+    );
+    assert.deepEqual(
+      res.failed.map((f) => [f.agent, f.kind, f.reason]),
+      [['a1', 'timeout', 'timed out after 100 ms']]
+    );
     assert.ok(Date.now() - t0 < 1000);
   });
 
@@ -50,21 +60,31 @@ describe('fan-out', () => {
         if (t.name === 'a1') throw new Error('boom');
         return 'ok';
       },
-      { semaphore: new Semaphore(2), timeoutMs: 1000 },
+      { semaphore: new Semaphore(2), timeoutMs: 1000 }
     );
     assert.equal(res.ok.length, 1);
-    assert.deepEqual(res.failed.map((f) => f.reason), ['connection refused', 'boom']);
-    assert.match(failureSummary(res.failed, 3), /^2 of 3 agents failed, results are partial — a0 \(http:\/\/10\.0\.0\.0:1\): connection refused; a1/);
+    assert.deepEqual(
+      res.failed.map((f) => f.reason),
+      ['connection refused', 'boom']
+    );
+    assert.match(
+      failureSummary(res.failed, 3),
+      /^2 of 3 agents failed, results are partial — a0 \(http:\/\/10\.0\.0\.0:1\): connection refused; a1/
+    );
   });
 
   it('stops waiting when the caller cancels', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('cancelled')), 30);
-    const res = await fanOut(targets.slice(0, 2), (_t, signal) => new Promise((_, rej) => signal.addEventListener('abort', () => rej(signal.reason))), {
-      semaphore: new Semaphore(1),
-      timeoutMs: 5000,
-      signal: ac.signal,
-    });
+    const res = await fanOut(
+      targets.slice(0, 2),
+      (_t, signal) => new Promise((_, rej) => signal.addEventListener('abort', () => rej(signal.reason))),
+      {
+        semaphore: new Semaphore(1),
+        timeoutMs: 5000,
+        signal: ac.signal,
+      }
+    );
     assert.equal(res.failed.length, 2);
     assert.equal(res.failed[0]!.kind, 'cancelled');
   });

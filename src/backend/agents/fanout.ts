@@ -76,7 +76,7 @@ export interface Target {
 export async function fanOut<A extends Target, T>(
   targets: readonly A[],
   task: (target: A, signal: AbortSignal) => Promise<T>,
-  opts: FanOutOptions,
+  opts: FanOutOptions
 ): Promise<FanOutResult<T>> {
   const settled = await Promise.all(
     targets.map(async (target) => {
@@ -104,7 +104,7 @@ export async function fanOut<A extends Target, T>(
         opts.signal?.removeEventListener('abort', onOuterAbort);
         release?.();
       }
-    }),
+    })
   );
   const result: FanOutResult<T> = { ok: [], failed: [] };
   for (const s of settled) {
@@ -115,7 +115,8 @@ export async function fanOut<A extends Target, T>(
 }
 
 export function failureOf(target: Target, error: unknown): AgentFailure {
-  if (error instanceof AgentError) return { agent: target.name, url: target.url, kind: error.kind, reason: error.reason };
+  if (error instanceof AgentError)
+    return { agent: target.name, url: target.url, kind: error.kind, reason: error.reason };
   const message = error instanceof Error ? error.message : String(error);
   return { agent: target.name, url: target.url, kind: 'error', reason: message };
 }

@@ -19,23 +19,26 @@ const READ: Record<string, { type: string; keys: Record<string, (d: Obj) => Obj[
   dload: {
     type: 'dload',
     keys: {
-      'pid tid comm command container state wchan blockedMs blockedSource stack group knownIssue inScope stillBlocked iowait': (d) => objs(d.tasks),
+      'pid tid comm command container state wchan blockedMs blockedSource stack group knownIssue inScope stillBlocked iowait':
+        (d) => objs(d.tasks),
       'group count inScopeCount stack wchan knownIssue pids comms maxBlockedMs': (d) => objs(d.stackGroups),
     },
   },
   memburst: {
     type: 'memburst',
     keys: {
-      'rank pid comm command container rssBytes rssDeltaBytes rssDeltaAtTriggerBytes startRssBytes anonBytes anonDeltaBytes allocBytes exited': (d) => objs(d.topGrowers),
+      'rank pid comm command container rssBytes rssDeltaBytes rssDeltaAtTriggerBytes startRssBytes anonBytes anonDeltaBytes allocBytes exited':
+        (d) => objs(d.topGrowers),
       'container processes rssBytes rssDeltaBytes usageBytes limitBytes usageDeltaBytes': (d) => objs(d.containers),
     },
   },
   iotracing: {
     type: 'iotracing',
     keys: {
-      'pid comm command container exited owner writeback label readBps writeBps diskReadBps diskWriteBps readOps writeOps q2cUs d2cUs maxQ2cUs maxD2cUs files': (d) => objs(d.processes),
-      'path device inode kind direct writeback chargedVia readBps writeBps diskReadBps diskWriteBps readOps writeOps q2cUs d2cUs maxQ2cUs maxD2cUs submittedBy': (d) =>
-        objs(d.processes).flatMap((p) => objs(p.files)),
+      'pid comm command container exited owner writeback label readBps writeBps diskReadBps diskWriteBps readOps writeOps q2cUs d2cUs maxQ2cUs maxD2cUs files':
+        (d) => objs(d.processes),
+      'path device inode kind direct writeback chargedVia readBps writeBps diskReadBps diskWriteBps readOps writeOps q2cUs d2cUs maxQ2cUs maxD2cUs submittedBy':
+        (d) => objs(d.processes).flatMap((p) => objs(p.files)),
     },
   },
 };
@@ -53,7 +56,9 @@ describe('evidence shapes (recorded captures)', () => {
       for (const [keys, of] of Object.entries(spec.keys)) {
         const items = of(e.data as Obj);
         assert.ok(items.length > 0, `${name}: no items for ${keys}`);
-        for (const item of items) for (const k of keys.split(' ')) assert.ok(k in item, `${name}: ${k} missing in ${JSON.stringify(item).slice(0, 200)}`);
+        for (const item of items)
+          for (const k of keys.split(' '))
+            assert.ok(k in item, `${name}: ${k} missing in ${JSON.stringify(item).slice(0, 200)}`);
       }
     }
     assert.equal('device' in data('iotracing-detector'), true);
@@ -92,7 +97,10 @@ describe('evidence shapes (recorded captures)', () => {
     // the throttled direct writer on the host: context, not in the container
     const dd = rows.find((r) => r.comm === 'dd')!;
     assert.ok(dd, JSON.stringify(rows.map((r) => r.comm)));
-    assert.deepEqual([dd.inScope, dd.container, dd.containerId, dd.knownIssue, dd.sameStack, dd.iowait], [false, '', '', '', 1, true]);
+    assert.deepEqual(
+      [dd.inScope, dd.container, dd.containerId, dd.knownIssue, dd.sameStack, dd.iowait],
+      [false, '', '', '', 1, true]
+    );
     assert.ok(isStack(dd.stack) && dd.stack.endsWith(`\n${dd.wchan}`) && dd.stack.includes('vfs_write'), dd.stack);
     assert.notEqual(dd.group, workers[0]!.group);
   });
@@ -100,7 +108,11 @@ describe('evidence shapes (recorded captures)', () => {
   it('dload (manual, host scope): the host task is in scope, the container tasks are context', () => {
     const rows = dstateRows(ev('dload-host'));
     assert.equal(rows.length, objs(data('dload-host').tasks).length);
-    assert.deepEqual(rows.filter((r) => r.inScope).map((r) => r.comm), ['dd'], 'the scope (host) tasks first');
+    assert.deepEqual(
+      rows.filter((r) => r.inScope).map((r) => r.comm),
+      ['dd'],
+      'the scope (host) tasks first'
+    );
     assert.equal(rows[0]!.comm, 'dd');
     assert.ok(rows.filter((r) => r.comm === 'dstate').every((r) => r.inScope === false && r.container !== ''));
   });
@@ -109,7 +121,10 @@ describe('evidence shapes (recorded captures)', () => {
     const groups = dstateGroupRows(ev('dload-detector'));
     assert.equal(groups.length, objs(data('dload-detector').stackGroups).length);
     const vfork = groups[0]!;
-    assert.deepEqual([vfork.count, vfork.inScopeCount, vfork.wchan, vfork.knownIssue, vfork.comms], [12, 12, 'kernel_clone', 'vfork-wait', 'dstate']);
+    assert.deepEqual(
+      [vfork.count, vfork.inScopeCount, vfork.wchan, vfork.knownIssue, vfork.comms],
+      [12, 12, 'kernel_clone', 'vfork-wait', 'dstate']
+    );
     assert.equal(vfork.pids.split(', ').length, 12);
     assert.match(vfork.stack, /^entry_SYSCALL_64\S*\n(.+\n)*kernel_clone$/);
     const dd = groups.find((g) => g.comms === 'dd')!;
@@ -121,7 +136,10 @@ describe('evidence shapes (recorded captures)', () => {
     const e = ev('dload-detector');
     const d = data('dload-detector');
     const rows = dstateRows(withData(e, { ...d, stackGroups: undefined }));
-    assert.deepEqual(rows.map((r) => r.sameStack), dstateRows(e).map((r) => r.sameStack));
+    assert.deepEqual(
+      rows.map((r) => r.sameStack),
+      dstateRows(e).map((r) => r.sameStack)
+    );
     assert.equal(rows.find((r) => r.comm === 'dstate')!.knownIssue, 'vfork-wait');
   });
 
@@ -129,7 +147,10 @@ describe('evidence shapes (recorded captures)', () => {
     const e = ev('memburst-detector');
     const rows = memoryRows(e);
     assert.equal(rows.length, objs(data('memburst-detector').topGrowers).length);
-    assert.deepEqual(rows.map((r) => r.rank), rows.map((_, i) => i + 1));
+    assert.deepEqual(
+      rows.map((r) => r.rank),
+      rows.map((_, i) => i + 1)
+    );
     const top = rows[0]!;
     const MiB = 2 ** 20;
     assert.equal(top.comm, 'memgrow');
@@ -140,7 +161,8 @@ describe('evidence shapes (recorded captures)', () => {
     assert.ok(top.growthAtTriggerBytes! > 0 && top.growthAtTriggerBytes! <= top.growthBytes!);
     assert.ok(top.allocBytes! > 0, 'allocation samples of the grower');
     assert.equal(top.exited, false);
-    for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1]!.growthBytes! >= rows[i]!.growthBytes!, 'largest growth first');
+    for (let i = 1; i < rows.length; i++)
+      assert.ok(rows[i - 1]!.growthBytes! >= rows[i]!.growthBytes!, 'largest growth first');
     const holder = rows.find((r) => /memgrow 1024 0 600$/.test(r.command));
     assert.ok(holder, 'the steady 1 GiB holder is listed');
     assert.deepEqual([holder.container, holder.growthBytes], ['', 0]);
@@ -148,7 +170,10 @@ describe('evidence shapes (recorded captures)', () => {
 
     const c = memoryContainerRows(e);
     assert.equal(c.length, 1);
-    assert.deepEqual([c[0]!.container, c[0]!.processes, c[0]!.growthBytes, c[0]!.limitBytes], [e.container!.id, 1, top.growthBytes, null]);
+    assert.deepEqual(
+      [c[0]!.container, c[0]!.processes, c[0]!.growthBytes, c[0]!.limitBytes],
+      [e.container!.id, 1, top.growthBytes, null]
+    );
     assert.ok(c[0]!.usageBytes! >= top.rssBytes! * 0.9 && c[0]!.usageGrowthBytes! > 0, JSON.stringify(c[0]));
   });
 
@@ -157,7 +182,10 @@ describe('evidence shapes (recorded captures)', () => {
     const gone = rows.find((r) => r.exited);
     assert.ok(gone && gone.comm === 'memgrow' && gone.command === '' && gone.container !== '', JSON.stringify(gone));
     const host = rows.find((r) => /memgrow 768 200 30$/.test(r.command));
-    assert.ok(host && host.container === '' && host.growthBytes! > 0 && host.growthAtTriggerBytes !== null, JSON.stringify(host));
+    assert.ok(
+      host && host.container === '' && host.growthBytes! > 0 && host.growthAtTriggerBytes !== null,
+      JSON.stringify(host)
+    );
   });
 
   it('iotracing (detector): one row per process × file, with the process columns, rates and latencies', () => {
@@ -165,7 +193,10 @@ describe('evidence shapes (recorded captures)', () => {
     const d = data('iotracing-detector');
     const procs = objs(d.processes);
     const rows = ioRows(e);
-    assert.equal(rows.length, procs.reduce((a, p) => a + Math.max(1, objs(p.files).length), 0));
+    assert.equal(
+      rows.length,
+      procs.reduce((a, p) => a + Math.max(1, objs(p.files).length), 0)
+    );
     const fio = rows.filter((r) => r.comm === 'fio');
     assert.deepEqual(fio.map((r) => r.path.split('/').pop()).sort(), ['read.dat', 'write.dat']);
     const dev = String(d.device);
@@ -174,7 +205,10 @@ describe('evidence shapes (recorded captures)', () => {
       assert.equal(r.device, dev);
       assert.equal(r.direct, true);
       assert.equal(r.writeback, false);
-      assert.deepEqual([r.owner, r.chargedVia, r.kind, r.label, r.submittedBy], ['process', 'submitter', 'file', '', '']);
+      assert.deepEqual(
+        [r.owner, r.chargedVia, r.kind, r.label, r.submittedBy],
+        ['process', 'submitter', 'file', '', '']
+      );
       assert.match(r.command, /^fio --thread/);
       assert.match(r.containerId, /^[0-9a-f]{64}$/);
       assert.equal(r.container, r.containerId);
@@ -182,7 +216,9 @@ describe('evidence shapes (recorded captures)', () => {
       assert.ok(r.inode! > 0);
     }
     const w = fio.find((r) => r.path.endsWith('/write.dat'))!;
-    assert.ok(w.diskWriteBps! > 10 * 2 ** 20 && w.writeBps === w.diskWriteBps && w.diskReadBps === 0 && w.writeOps! > 0);
+    assert.ok(
+      w.diskWriteBps! > 10 * 2 ** 20 && w.writeBps === w.diskWriteBps && w.diskReadBps === 0 && w.writeOps! > 0
+    );
     // the numbers are the file's own, not its process's
     const wf = objs(procs.find((p) => p.comm === 'fio')!.files).find((f) => String(f.path).endsWith('/write.dat'))!;
     assert.deepEqual([w.q2cUs, w.maxD2cUs, w.writeOps], [wf.q2cUs, wf.maxD2cUs, wf.writeOps]);
@@ -190,18 +226,30 @@ describe('evidence shapes (recorded captures)', () => {
 
   it('iotracing (manual): buffered writeback charged to the dirtier, pages dirtied before the window labelled, metadata IO', () => {
     const rows = ioRows(ev('iotracing-writeback'));
-    assert.ok(rows.every((r) => /^loop\d+$/.test(r.device)), 'a manual capture (data.device null) takes each file’s device');
+    assert.ok(
+      rows.every((r) => /^loop\d+$/.test(r.device)),
+      'a manual capture (data.device null) takes each file’s device'
+    );
     const buf = rows.find((r) => r.path.endsWith('/buffered.dat'))!;
     assert.ok(buf, JSON.stringify(rows.map((r) => r.path)));
-    assert.deepEqual([buf.comm, buf.direct, buf.writeback, buf.chargedVia, buf.owner, buf.label], ['fio', false, true, 'dirtier', 'process', '']);
+    assert.deepEqual(
+      [buf.comm, buf.direct, buf.writeback, buf.chargedVia, buf.owner, buf.label],
+      ['fio', false, true, 'dirtier', 'process', '']
+    );
     assert.match(buf.submittedBy, /^kworker\/[^[]+\[\d+\]/);
     assert.ok(buf.container !== '' && buf.diskWriteBps! > 0);
     const before = rows.find((r) => r.path.endsWith('/before.dat'))!;
-    assert.deepEqual([before.owner, before.chargedVia, before.writeback, before.direct], ['unknown', 'flusher', true, false]);
+    assert.deepEqual(
+      [before.owner, before.chargedVia, before.writeback, before.direct],
+      ['unknown', 'flusher', true, false]
+    );
     assert.match(before.comm, /^kworker/);
     assert.match(before.label, /dirtied before the capture window/);
     const meta = rows.filter((r) => r.kind === 'metadata');
-    assert.ok(meta.length > 0 && meta.every((r) => r.inode === null && /^\/dev\/loop\d+$/.test(r.path)), JSON.stringify(meta));
+    assert.ok(
+      meta.length > 0 && meta.every((r) => r.inode === null && /^\/dev\/loop\d+$/.test(r.path)),
+      JSON.stringify(meta)
+    );
   });
 
   it('iotracing: a process without files gets one row of its own totals and the event device', () => {
@@ -212,7 +260,7 @@ describe('evidence shapes (recorded captures)', () => {
     const p = procs[0]!;
     assert.deepEqual(
       [rows[0]!.path, rows[0]!.kind, rows[0]!.direct, rows[0]!.device, rows[0]!.diskWriteBps, rows[0]!.q2cUs],
-      ['', '', null, d.device, p.diskWriteBps, p.q2cUs],
+      ['', '', null, d.device, p.diskWriteBps, p.q2cUs]
     );
   });
 
@@ -225,7 +273,9 @@ describe('evidence shapes (recorded captures)', () => {
     // names from before the tracers existed (growers, groups, cmdline, growthBytes) match nothing real
     assert.deepEqual(memoryRows(withData(e, { growers: [{ pid: 1, growthBytes: 5 }] })), []);
     assert.deepEqual(dstateRows(withData(e, { groups: [{ stack: ['a'], tasks: [{ pid: 1 }] }] })), []);
-    const t = dstateRows(withData(e, { tasks: [{ pid: 1, cmdline: 'x', stack: 'a\nb', blockedMs: '5', container: 'c' }] }))[0]!;
+    const t = dstateRows(
+      withData(e, { tasks: [{ pid: 1, cmdline: 'x', stack: 'a\nb', blockedMs: '5', container: 'c' }] })
+    )[0]!;
     assert.deepEqual([t.command, t.stack, t.blockedMs, t.container, t.sameStack], ['', '', null, '', 1]);
   });
 });

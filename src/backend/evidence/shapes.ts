@@ -279,7 +279,19 @@ export interface IoRow {
   maxD2cUs: number | null;
 }
 
-type IoNumbers = Pick<IoRow, 'readBps' | 'writeBps' | 'diskReadBps' | 'diskWriteBps' | 'readOps' | 'writeOps' | 'q2cUs' | 'd2cUs' | 'maxQ2cUs' | 'maxD2cUs'>;
+type IoNumbers = Pick<
+  IoRow,
+  | 'readBps'
+  | 'writeBps'
+  | 'diskReadBps'
+  | 'diskWriteBps'
+  | 'readOps'
+  | 'writeOps'
+  | 'q2cUs'
+  | 'd2cUs'
+  | 'maxQ2cUs'
+  | 'maxD2cUs'
+>;
 
 function ioNumbers(o: Obj): IoNumbers {
   return {

@@ -4,7 +4,11 @@ import type { NestedFlamegraph } from '../../../agent/src/api/schemas';
 import { FlamegraphShapeError, mergeGraphs, pruneTree, rowsToTree, treeToRows } from './nested';
 
 /** Reference: folded stacks → rows (independent of the code under test). */
-function nested(folded: Record<string, number>, unit: NestedFlamegraph['unit'] = 'samples', root = 'all'): NestedFlamegraph {
+function nested(
+  folded: Record<string, number>,
+  unit: NestedFlamegraph['unit'] = 'samples',
+  root = 'all'
+): NestedFlamegraph {
   type N = { c: Map<string, N>; v: number; s: number };
   const r: N = { c: new Map(), v: 0, s: 0 };
   for (const [stack, n] of Object.entries(folded)) {
@@ -53,10 +57,13 @@ describe('nested-set flame graph merge', () => {
   });
 
   it('keeps value = self + children for every node', () => {
-    const rows = treeToRows(mergeGraphs([nested({ 'a;b;c': 1, 'a;b': 2, 'a;d': 3 }), nested({ 'a;b;c': 5, e: 1 })]).root);
+    const rows = treeToRows(
+      mergeGraphs([nested({ 'a;b;c': 1, 'a;b': 2, 'a;d': 3 }), nested({ 'a;b;c': 5, e: 1 })]).root
+    );
     for (let i = 0; i < rows.label.length; i++) {
       let children = 0;
-      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++) if (rows.level[j] === rows.level[i]! + 1) children += rows.value[j]!;
+      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++)
+        if (rows.level[j] === rows.level[i]! + 1) children += rows.value[j]!;
       assert.equal(rows.value[i], rows.self[i]! + children, `node ${rows.label[i]}`);
     }
   });
@@ -65,7 +72,7 @@ describe('nested-set flame graph merge', () => {
     const rows = treeToRows(mergeGraphs([nested({ 'a;x': 1, 'b;x': 2, 'x;x': 4 })]).root);
     assert.deepEqual(
       rows.label.map((l, i) => `${rows.level[i]}:${l}:${rows.value[i]}`),
-      ['0:all:7', '1:a:1', '2:x:1', '1:b:2', '2:x:2', '1:x:4', '2:x:4'],
+      ['0:all:7', '1:a:1', '2:x:1', '1:b:2', '2:x:2', '1:x:4', '2:x:4']
     );
   });
 
@@ -106,7 +113,8 @@ describe('nested-set flame graph merge', () => {
     assert.equal(rows.value[0], total, 'root total unchanged');
     for (let i = 0; i < rows.label.length; i++) {
       let children = 0;
-      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++) if (rows.level[j] === rows.level[i]! + 1) children += rows.value[j]!;
+      for (let j = i + 1; j < rows.label.length && rows.level[j]! > rows.level[i]!; j++)
+        if (rows.level[j] === rows.level[i]! + 1) children += rows.value[j]!;
       assert.equal(rows.value[i], rows.self[i]! + children, `node ${rows.label[i]}`);
     }
     assert.ok(rows.label.includes('big'));
@@ -116,4 +124,3 @@ describe('nested-set flame graph merge', () => {
     assert.deepEqual(pruneTree(small, 50), { removed: 0, removedValue: 0 });
   });
 });
-

@@ -106,7 +106,7 @@ export function treeToRows(root: FlameNode): FlameRows {
     out.self.push(node.self);
     out.kind.push(node.kind);
     const children = [...node.children.values()].sort((a, b) =>
-      a.label < b.label ? -1 : a.label > b.label ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0,
+      a.label < b.label ? -1 : a.label > b.label ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0
     );
     for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, level: level + 1 });
   }
@@ -134,7 +134,10 @@ export const MAX_FRAME_NODES = 16_384;
  * its parent's self, so value = self + children still holds and the root total is unchanged.
  * Returns how many nodes were removed and how much value they held.
  */
-export function pruneTree(root: FlameNode, maxNodes: number = MAX_FRAME_NODES): { removed: number; removedValue: number } {
+export function pruneTree(
+  root: FlameNode,
+  maxNodes: number = MAX_FRAME_NODES
+): { removed: number; removedValue: number } {
   const values: number[] = [];
   const stack: FlameNode[] = [root];
   while (stack.length > 0) {

@@ -34,7 +34,7 @@ describe('frames as Arrow IPC files', () => {
         ['n', 'Float', true],
         ['i', 'Int', false],
         ['b', 'Bool', false],
-      ],
+      ]
     );
     const n = t.schema.fields[2]!;
     assert.deepEqual(JSON.parse(n.metadata.get('labels')!), { host: 'h', type: 'cpusys' });
@@ -56,10 +56,15 @@ describe('frames as Arrow IPC files', () => {
   });
 
   it('encodes an empty frame and refuses ragged fields', () => {
-    const t = tableFromIPC(frameToArrow({ name: 'e', refId: 'B', fields: [field('time', 'time', []), field('v', 'float64', [])] }));
+    const t = tableFromIPC(
+      frameToArrow({ name: 'e', refId: 'B', fields: [field('time', 'time', []), field('v', 'float64', [])] })
+    );
     assert.equal(t.numRows, 0);
     assert.equal(t.schema.fields.length, 2);
-    assert.throws(() => frameToArrow({ name: 'r', refId: 'C', fields: [field('a', 'string', ['x']), field('b', 'string', [])] }), /has 0 values, expected 1/);
+    assert.throws(
+      () => frameToArrow({ name: 'r', refId: 'C', fields: [field('a', 'string', ['x']), field('b', 'string', [])] }),
+      /has 0 values, expected 1/
+    );
   });
 
   it('msToNs is exact for whole milliseconds', () => {

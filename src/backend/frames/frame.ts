@@ -60,7 +60,7 @@ export function field<T extends FieldType>(
   name: string,
   type: T,
   values: Array<FieldValue<T> | null>,
-  extra: { labels?: Record<string, string>; config?: FieldConfig } = {},
+  extra: { labels?: Record<string, string>; config?: FieldConfig } = {}
 ): Field<T> {
   return { name, type, values, ...extra };
 }

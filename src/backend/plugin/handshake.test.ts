@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { StartupError, candidatePorts, handshakeLine, readStartupConfig } from './handshake';
 
 describe('plugin start-up rules', () => {
-  const ok = { grafana_plugin_type: 'datasource', PLUGIN_PROTOCOL_VERSIONS: '2', PLUGIN_MIN_PORT: '10000', PLUGIN_MAX_PORT: '10002' };
+  const ok = {
+    grafana_plugin_type: 'datasource',
+    PLUGIN_PROTOCOL_VERSIONS: '2',
+    PLUGIN_MIN_PORT: '10000',
+    PLUGIN_MAX_PORT: '10002',
+  };
 
   it('needs the magic cookie', () => {
     assert.throws(() => readStartupConfig({}), StartupError);

@@ -48,7 +48,7 @@ export function readStartupConfig(env: NodeJS.ProcessEnv): StartupConfig {
     if (!versions.includes(String(APP_PROTOCOL_VERSION))) {
       throw new StartupError(
         `Incompatible plugin protocol: the host offers PLUGIN_PROTOCOL_VERSIONS=${offered}, ` +
-          `this plugin speaks version ${APP_PROTOCOL_VERSION} only.\n`,
+          `this plugin speaks version ${APP_PROTOCOL_VERSION} only.\n`
       );
     }
   }

@@ -89,9 +89,13 @@ export class PluginServer {
     const log = this.opts.log;
 
     this.server.addService(serviceDefinition(SERVICES.health), {
-      Check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: grpc.sendUnaryData<HealthCheckResponse>) => {
+      Check: (
+        call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+        cb: grpc.sendUnaryData<HealthCheckResponse>
+      ) => {
         const svc = call.request.service;
-        if (svc === '' || svc === 'plugin') cb(null, { status: this.shuttingDown ? ServingStatus.NOT_SERVING : ServingStatus.SERVING });
+        if (svc === '' || svc === 'plugin')
+          cb(null, { status: this.shuttingDown ? ServingStatus.NOT_SERVING : ServingStatus.SERVING });
         else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${svc}` });
       },
       Watch: (call: grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
@@ -119,30 +123,50 @@ export class PluginServer {
     });
 
     this.server.addService(serviceDefinition(SERVICES.data), {
-      QueryData: (call: grpc.ServerUnaryCall<QueryDataRequest, QueryDataResponse>, cb: grpc.sendUnaryData<QueryDataResponse>) => {
+      QueryData: (
+        call: grpc.ServerUnaryCall<QueryDataRequest, QueryDataResponse>,
+        cb: grpc.sendUnaryData<QueryDataResponse>
+      ) => {
         const req = call.request;
         const signal = callSignal(call);
         const getInstance = this.instanceFor(req.pluginContext);
-        const fromAlert = Object.entries(req.headers ?? {}).some(([k, v]) => k.toLowerCase() === 'fromalert' && v === 'true');
+        const fromAlert = Object.entries(req.headers ?? {}).some(
+          ([k, v]) => k.toLowerCase() === 'fromalert' && v === 'true'
+        );
         const qlog = log.child({ fromAlert, queries: req.queries.length });
-        Promise.all(req.queries.map((q) => runQuery(q, getInstance, { signal, log: qlog, metrics: this.metrics, fromAlert }).then((r) => [q.refId, r] as const)))
+        Promise.all(
+          req.queries.map((q) =>
+            runQuery(q, getInstance, { signal, log: qlog, metrics: this.metrics, fromAlert }).then(
+              (r) => [q.refId, r] as const
+            )
+          )
+        )
           .then((entries) => {
             const responses = Object.fromEntries(entries);
             const tooLarge = fitResponses(responses);
-            if (tooLarge.length > 0) qlog.warn('results too large for one QueryData response', { refIds: tooLarge.join(',') });
+            if (tooLarge.length > 0)
+              qlog.warn('results too large for one QueryData response', { refIds: tooLarge.join(',') });
             cb(null, { responses });
           })
           .catch((err: unknown) => {
             // runQuery never rejects; this is a last line of defence that still answers every refId
             log.error('QueryData failed unexpectedly', { error: err });
-            const responses = Object.fromEntries(req.queries.map((q) => [q.refId, { frames: [], error: `internal error: ${String(err)}`, status: 500, errorSource: 'plugin' }]));
+            const responses = Object.fromEntries(
+              req.queries.map((q) => [
+                q.refId,
+                { frames: [], error: `internal error: ${String(err)}`, status: 500, errorSource: 'plugin' },
+              ])
+            );
             cb(null, { responses });
           });
       },
     });
 
     this.server.addService(serviceDefinition(SERVICES.diagnostics), {
-      CheckHealth: (call: grpc.ServerUnaryCall<CheckHealthRequest, CheckHealthResponse>, cb: grpc.sendUnaryData<CheckHealthResponse>) => {
+      CheckHealth: (
+        call: grpc.ServerUnaryCall<CheckHealthRequest, CheckHealthResponse>,
+        cb: grpc.sendUnaryData<CheckHealthResponse>
+      ) => {
         checkHealth(this.instanceFor(call.request.pluginContext), callSignal(call))
           .then((res) => {
             this.metrics.healthCheck(res.status === HealthStatus.OK ? 'ok' : 'error');
@@ -151,10 +175,17 @@ export class PluginServer {
           .catch((err: unknown) => {
             log.error('CheckHealth failed unexpectedly', { error: err });
             this.metrics.healthCheck('error');
-            cb(null, { status: HealthStatus.ERROR, message: `internal error: ${String(err)}`, jsonDetails: Buffer.from('{}') });
+            cb(null, {
+              status: HealthStatus.ERROR,
+              message: `internal error: ${String(err)}`,
+              jsonDetails: Buffer.from('{}'),
+            });
           });
       },
-      CollectMetrics: (_call: grpc.ServerUnaryCall<CollectMetricsRequest, CollectMetricsResponse>, cb: grpc.sendUnaryData<CollectMetricsResponse>) => {
+      CollectMetrics: (
+        _call: grpc.ServerUnaryCall<CollectMetricsRequest, CollectMetricsResponse>,
+        cb: grpc.sendUnaryData<CollectMetricsResponse>
+      ) => {
         this.metrics
           .text()
           .then((text) => cb(null, { metrics: { prometheus: Buffer.from(text) } }))
@@ -167,12 +198,19 @@ export class PluginServer {
         const req = call.request;
         const started = Date.now();
         callResource(req, this.instanceFor(req.pluginContext), callSignal(call))
-          .catch((err: unknown) => ({ route: 'unknown', response: jsonResponse(500, { error: { code: 'INTERNAL', message: String(err) } }) }))
+          .catch((err: unknown) => ({
+            route: 'unknown',
+            response: jsonResponse(500, { error: { code: 'INTERNAL', message: String(err) } }),
+          }))
           .then(({ route, response }) => {
             this.metrics.resourceCall(route, response.code);
             log.debug('resource call', { path: req.path, route, code: response.code, ms: Date.now() - started });
             const body = Buffer.from(response.body ?? new Uint8Array());
-            call.write({ code: response.code, headers: response.headers, body: body.subarray(0, RESOURCE_CHUNK_BYTES) });
+            call.write({
+              code: response.code,
+              headers: response.headers,
+              body: body.subarray(0, RESOURCE_CHUNK_BYTES),
+            });
             for (let at = RESOURCE_CHUNK_BYTES; at < body.length; at += RESOURCE_CHUNK_BYTES) {
               call.write({ code: 0, headers: {}, body: body.subarray(at, at + RESOURCE_CHUNK_BYTES) });
             }

@@ -19,7 +19,8 @@ export interface Fleet {
 export async function selectAgents(inst: DatasourceInstance, hosts: readonly string[] = []): Promise<Fleet> {
   const set = await inst.agents();
   const failed: AgentFailure[] = [];
-  if (set.discoveryError) failed.push({ agent: 'discovery', url: inst.settings.discovery ?? '', kind: 'dns', reason: set.discoveryError });
+  if (set.discoveryError)
+    failed.push({ agent: 'discovery', url: inst.settings.discovery ?? '', kind: 'dns', reason: set.discoveryError });
   if (set.clients.length === 0 && !set.discoveryError) {
     throw new QueryError('no agents are configured for this datasource (jsonData.agents or discovery)', 400);
   }
@@ -80,7 +81,14 @@ export function decodeEventCursor(raw: string): EventPosition {
   } catch {
     return bad();
   }
-  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || !Number.isFinite(v[0]) || typeof v[1] !== 'string' || !EVENT_ID_PATTERN.test(v[1])) {
+  if (
+    !Array.isArray(v) ||
+    v.length !== 2 ||
+    typeof v[0] !== 'number' ||
+    !Number.isFinite(v[0]) ||
+    typeof v[1] !== 'string' ||
+    !EVENT_ID_PATTERN.test(v[1])
+  ) {
     return bad();
   }
   return { time: v[0], id: v[1] };
@@ -98,7 +106,11 @@ function compareEvents(a: EventWithAgent, b: EventWithAgent): number {
 }
 
 /** Lists events from every selected agent, following cursors until `limit`; merged newest first. */
-export async function gatherEvents(inst: DatasourceInstance, f: EventsFilter, signal?: AbortSignal): Promise<Gathered<EventWithAgent[]>> {
+export async function gatherEvents(
+  inst: DatasourceInstance,
+  f: EventsFilter,
+  signal?: AbortSignal
+): Promise<Gathered<EventWithAgent[]>> {
   const hosts = f.hosts ?? [];
   const fleet = await selectAgents(inst, hosts);
   const hostSet = new Set(hosts);
@@ -120,7 +132,7 @@ export async function gatherEvents(inst: DatasourceInstance, f: EventsFilter, si
             limit: Math.min(PAGE_MAX, f.limit - out.length + 1),
             cursor,
           },
-          { signal: sig },
+          { signal: sig }
         );
         for (const e of page.events) {
           inst.hostOf.set(client.name, e.host);
@@ -133,7 +145,7 @@ export async function gatherEvents(inst: DatasourceInstance, f: EventsFilter, si
       if (cursor || out.length > f.limit) more = true;
       return { events: out, more };
     },
-    { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal },
+    { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal }
   );
   const merged: EventWithAgent[] = [];
   let more = false;
@@ -190,7 +202,7 @@ export async function findEvent(inst: DatasourceInstance, id: string, signal?: A
         throw e;
       }
     },
-    { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal },
+    { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal }
   );
   const hit = res.ok.find((r) => r.value !== null);
   if (hit) {
@@ -199,8 +211,14 @@ export async function findEvent(inst: DatasourceInstance, id: string, signal?: A
     inst.hostOf.set(client.name, hit.value!.host);
     return { client, event: hit.value!, failed: res.failed };
   }
-  const why = res.failed.length > 0 ? `; ${res.failed.length} agent(s) could not be asked: ${res.failed.map((f) => `${f.agent}: ${f.reason}`).join('; ')}` : '';
-  throw new QueryError(`event ${id} was not found on any agent${why}`, res.failed.length > 0 && res.ok.length === 0 ? 502 : 404);
+  const why =
+    res.failed.length > 0
+      ? `; ${res.failed.length} agent(s) could not be asked: ${res.failed.map((f) => `${f.agent}: ${f.reason}`).join('; ')}`
+      : '';
+  throw new QueryError(
+    `event ${id} was not found on any agent${why}`,
+    res.failed.length > 0 && res.ok.length === 0 ? 502 : 404
+  );
 }
 
 export interface CountsFilter {
@@ -216,7 +234,7 @@ export interface CountsFilter {
 export async function gatherCounts(
   inst: DatasourceInstance,
   f: CountsFilter,
-  signal?: AbortSignal,
+  signal?: AbortSignal
 ): Promise<Gathered<Array<{ agent: string; counts: CountsResponse }>>> {
   const hosts = f.hosts ?? [];
   const fleet = await selectAgents(inst, hosts);
@@ -234,17 +252,24 @@ export async function gatherCounts(
             container: f.container ?? undefined,
             host: hosts.length === 1 ? hosts[0] : undefined,
           },
-          { signal: sig },
+          { signal: sig }
         )
         .then((counts) => {
           inst.hostOf.set(client.name, counts.host);
           return counts;
         }),
-    { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal },
+    { semaphore: inst.semaphore, timeoutMs: inst.settings.timeoutMs, signal }
   );
   const hostSet = new Set(hosts);
-  const items = res.ok.filter((r) => hostSet.size === 0 || hostSet.has(r.value.host)).map((r) => ({ agent: r.agent, counts: r.value }));
-  return { items, failed: [...fleet.failed, ...res.failed], agentsAsked: fleet.clients.length, agentsAnswered: res.ok.length };
+  const items = res.ok
+    .filter((r) => hostSet.size === 0 || hostSet.has(r.value.host))
+    .map((r) => ({ agent: r.agent, counts: r.value }));
+  return {
+    items,
+    failed: [...fleet.failed, ...res.failed],
+    agentsAsked: fleet.clients.length,
+    agentsAnswered: res.ok.length,
+  };
 }
 
 /** When every asked agent failed there is no partial result to show: that is an error. */
@@ -253,7 +278,7 @@ export function ensureSomeAnswered(g: Gathered<unknown>): void {
     throw new QueryError(
       `no agent answered: ${g.failed.map((f) => `${f.agent} (${f.url}): ${f.reason}`).join('; ')}`,
       502,
-      'downstream',
+      'downstream'
     );
   }
   if (g.agentsAsked === 0 && g.failed.length > 0) {

@@ -16,21 +16,37 @@ describe('counts merge', () => {
         resp('h1', [1000, 2000, 3000], [{ labels: { type: 'cpusys' }, values: [5, 0, 1] }]),
         resp('h2', [0, 1000], [{ labels: { type: 'dload' }, values: [0, 3] }]),
       ],
-      { by: 'type', types: ['cpusys', 'dload'], container: null, zeroFill: true },
+      { by: 'type', types: ['cpusys', 'dload'], container: null, zeroFill: true }
     );
     assert.deepEqual(m.buckets, [0, 1000, 2000, 3000]);
     const get = (host: string, type: string) => m.series.find((s) => s.labels.host === host && s.labels.type === type)!;
-    assert.deepEqual(m.buckets.map((b) => get('h1', 'cpusys').values.get(b) ?? 0), [1, 5, 2, 1]);
-    assert.deepEqual(m.buckets.map((b) => get('h2', 'dload').values.get(b) ?? 0), [0, 3, 0, 0]);
+    assert.deepEqual(
+      m.buckets.map((b) => get('h1', 'cpusys').values.get(b) ?? 0),
+      [1, 5, 2, 1]
+    );
+    assert.deepEqual(
+      m.buckets.map((b) => get('h2', 'dload').values.get(b) ?? 0),
+      [0, 3, 0, 0]
+    );
     assert.ok(get('h1', 'dload'), 'zero-filled');
     assert.ok(get('h2', 'cpusys'), 'zero-filled');
     assert.equal(m.series.length, 4);
   });
 
   it('adds the container filter and a single type to the labels', () => {
-    const m = mergeCounts([resp('h1', [0], [{ labels: { container: 'web' }, values: [2] }])], { by: 'container', types: ['cpuidle'], container: null, zeroFill: true });
+    const m = mergeCounts([resp('h1', [0], [{ labels: { container: 'web' }, values: [2] }])], {
+      by: 'container',
+      types: ['cpuidle'],
+      container: null,
+      zeroFill: true,
+    });
     assert.deepEqual(m.series[0]!.labels, { container: 'web', host: 'h1', type: 'cpuidle' });
-    const c = mergeCounts([resp('h1', [0], [{ labels: { type: 'dload' }, values: [2] }])], { by: 'type', types: ['dload'], container: 'web', zeroFill: false });
+    const c = mergeCounts([resp('h1', [0], [{ labels: { type: 'dload' }, values: [2] }])], {
+      by: 'type',
+      types: ['dload'],
+      container: 'web',
+      zeroFill: false,
+    });
     assert.deepEqual(c.series[0]!.labels, { type: 'dload', host: 'h1', container: 'web' });
   });
 
@@ -44,22 +60,32 @@ describe('counts merge', () => {
 
 describe('coarser buckets', () => {
   it('merges adjacent buckets and keeps every total', () => {
-    const m = mergeCounts([resp('h', [0, 1000, 2000, 3000, 4000], [{ labels: { type: 'cpusys' }, values: [1, 2, 0, 4, 5] }])], {
-      by: 'type',
-      types: ['cpusys'],
-      container: null,
-      zeroFill: false,
-    });
+    const m = mergeCounts(
+      [resp('h', [0, 1000, 2000, 3000, 4000], [{ labels: { type: 'cpusys' }, values: [1, 2, 0, 4, 5] }])],
+      {
+        by: 'type',
+        types: ['cpusys'],
+        container: null,
+        zeroFill: false,
+      }
+    );
     const c = coarsenCounts(m, 2);
     assert.deepEqual(c.buckets, [0, 2000, 4000]);
-    assert.deepEqual(c.buckets.map((b) => c.series[0]!.values.get(b) ?? 0), [3, 4, 5]);
+    assert.deepEqual(
+      c.buckets.map((b) => c.series[0]!.values.get(b) ?? 0),
+      [3, 4, 5]
+    );
   });
 });
 
 describe('response size budget', () => {
   it('replaces the largest results by a 413 for their refId until the response fits', () => {
     const mb = (n: number) => new Uint8Array(n * 1024 * 1024);
-    const responses = { A: { frames: [mb(3)], status: 200 }, B: { frames: [mb(2)], status: 200 }, C: { frames: [new Uint8Array(10)], status: 200 } };
+    const responses = {
+      A: { frames: [mb(3)], status: 200 },
+      B: { frames: [mb(2)], status: 200 },
+      C: { frames: [new Uint8Array(10)], status: 200 },
+    };
     assert.deepEqual(fitResponses(responses, 4 * 1024 * 1024), ['A']);
     assert.equal(responses.A.status, 413);
     assert.match((responses.A as { error?: string }).error!, /too large .*narrow the query/);
@@ -67,4 +93,3 @@ describe('response size budget', () => {
     assert.deepEqual(fitResponses({ X: { frames: [mb(1)], status: 200 } }, 4 * 1024 * 1024), []);
   });
 });
-

@@ -38,27 +38,111 @@ export function eventsFrame(refId: string, rows: readonly EventWithAgent[]): Fra
     refId,
     meta: { preferredVisualisationType: 'table', custom: { count: ev.length } },
     fields: [
-      field('time', 'time', ev.map((e) => e.time)),
-      field('timeEnd', 'time', ev.map((e) => e.timeEnd)),
-      field('id', 'string', ev.map((e) => e.id)),
-      field('type', 'string', ev.map((e) => e.type)),
-      field('host', 'string', ev.map((e) => e.host)),
-      field('container', 'string', ev.map((e) => containerLabel(e.container))),
-      field('status', 'string', ev.map((e) => e.status)),
-      field('title', 'string', ann.map((a) => a.title)),
-      field('text', 'string', ann.map((a) => a.text)),
-      field('tags', 'string', ann.map((a) => a.tags)),
-      field('summary', 'string', ev.map((e) => e.summary)),
-      field('reason', 'string', ev.map((e) => e.trigger.reason)),
-      field('metric', 'string', ev.map((e) => e.trigger.metric)),
-      field('value', 'float64', ev.map((e) => e.trigger.value)),
-      field('threshold', 'float64', ev.map((e) => e.trigger.threshold)),
-      field('baseline', 'float64', ev.map((e) => e.trigger.baseline)),
-      field('containerId', 'string', ev.map((e) => e.container?.id ?? '')),
-      field('pod', 'string', ev.map((e) => e.container?.pod ?? '')),
-      field('namespace', 'string', ev.map((e) => e.container?.namespace ?? '')),
-      field('agent', 'string', rows.map((r) => r.agent)),
-      field('error', 'string', ev.map((e) => e.error ?? '')),
+      field(
+        'time',
+        'time',
+        ev.map((e) => e.time)
+      ),
+      field(
+        'timeEnd',
+        'time',
+        ev.map((e) => e.timeEnd)
+      ),
+      field(
+        'id',
+        'string',
+        ev.map((e) => e.id)
+      ),
+      field(
+        'type',
+        'string',
+        ev.map((e) => e.type)
+      ),
+      field(
+        'host',
+        'string',
+        ev.map((e) => e.host)
+      ),
+      field(
+        'container',
+        'string',
+        ev.map((e) => containerLabel(e.container))
+      ),
+      field(
+        'status',
+        'string',
+        ev.map((e) => e.status)
+      ),
+      field(
+        'title',
+        'string',
+        ann.map((a) => a.title)
+      ),
+      field(
+        'text',
+        'string',
+        ann.map((a) => a.text)
+      ),
+      field(
+        'tags',
+        'string',
+        ann.map((a) => a.tags)
+      ),
+      field(
+        'summary',
+        'string',
+        ev.map((e) => e.summary)
+      ),
+      field(
+        'reason',
+        'string',
+        ev.map((e) => e.trigger.reason)
+      ),
+      field(
+        'metric',
+        'string',
+        ev.map((e) => e.trigger.metric)
+      ),
+      field(
+        'value',
+        'float64',
+        ev.map((e) => e.trigger.value)
+      ),
+      field(
+        'threshold',
+        'float64',
+        ev.map((e) => e.trigger.threshold)
+      ),
+      field(
+        'baseline',
+        'float64',
+        ev.map((e) => e.trigger.baseline)
+      ),
+      field(
+        'containerId',
+        'string',
+        ev.map((e) => e.container?.id ?? '')
+      ),
+      field(
+        'pod',
+        'string',
+        ev.map((e) => e.container?.pod ?? '')
+      ),
+      field(
+        'namespace',
+        'string',
+        ev.map((e) => e.container?.namespace ?? '')
+      ),
+      field(
+        'agent',
+        'string',
+        rows.map((r) => r.agent)
+      ),
+      field(
+        'error',
+        'string',
+        ev.map((e) => e.error ?? '')
+      ),
     ],
   };
 }
@@ -69,7 +153,11 @@ export interface CountSeries {
 }
 
 function seriesKey(labels: Record<string, string>): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]])
+  );
 }
 
 /**
@@ -79,7 +167,7 @@ function seriesKey(labels: Record<string, string>): string {
  */
 export function mergeCounts(
   responses: ReadonlyArray<{ counts: CountsResponse }>,
-  opts: { by: 'type' | 'container'; types: readonly string[]; container: string | null; zeroFill: boolean },
+  opts: { by: 'type' | 'container'; types: readonly string[]; container: string | null; zeroFill: boolean }
 ): { buckets: number[]; series: CountSeries[] } {
   const bucketSet = new Set<number>();
   const series = new Map<string, CountSeries>();
@@ -119,7 +207,10 @@ export function mergeCounts(
 }
 
 /** Merges every `factor` adjacent buckets into one (counts add up, so totals are unchanged). */
-export function coarsenCounts(merged: { buckets: number[]; series: CountSeries[] }, factor: number): { buckets: number[]; series: CountSeries[] } {
+export function coarsenCounts(
+  merged: { buckets: number[]; series: CountSeries[] },
+  factor: number
+): { buckets: number[]; series: CountSeries[] } {
   if (factor <= 1 || merged.buckets.length === 0) return merged;
   const index = new Map<number, number>();
   const buckets: number[] = [];
@@ -141,9 +232,20 @@ export function coarsenCounts(merged: { buckets: number[]; series: CountSeries[]
 
 export const TIMESERIES_MULTI: FrameMeta = { type: 'timeseries-multi', typeVersion: [0, 1] };
 
-export function countsFrames(refId: string, merged: { buckets: number[]; series: CountSeries[] }, stepMs: number): Frame[] {
+export function countsFrames(
+  refId: string,
+  merged: { buckets: number[]; series: CountSeries[] },
+  stepMs: number
+): Frame[] {
   if (merged.series.length === 0) {
-    return [{ name: 'count', refId, meta: { ...TIMESERIES_MULTI, custom: { stepMs } }, fields: [field('time', 'time', []), field('count', 'float64', [])] }];
+    return [
+      {
+        name: 'count',
+        refId,
+        meta: { ...TIMESERIES_MULTI, custom: { stepMs } },
+        fields: [field('time', 'time', []), field('count', 'float64', [])],
+      },
+    ];
   }
   return merged.series.map((s, i) => {
     const display = [s.labels.type, s.labels.container, s.labels.host].filter(Boolean).join(' · ');
@@ -157,7 +259,7 @@ export function countsFrames(refId: string, merged: { buckets: number[]; series:
           'count',
           'float64',
           merged.buckets.map((b) => s.values.get(b) ?? 0),
-          { labels: s.labels, config: { displayNameFromDS: display || 'captures' } },
+          { labels: s.labels, config: { displayNameFromDS: display || 'captures' } }
         ),
       ],
     };
@@ -185,9 +287,21 @@ interface EvidenceBase {
 
 function baseFields<R>(rows: ReadonlyArray<EvidenceBase & { row: R }>): ReturnType<typeof field>[] {
   return [
-    field('time', 'time', rows.map((r) => r.event.time)),
-    field('eventId', 'string', rows.map((r) => r.event.id)),
-    field('host', 'string', rows.map((r) => r.event.host)),
+    field(
+      'time',
+      'time',
+      rows.map((r) => r.event.time)
+    ),
+    field(
+      'eventId',
+      'string',
+      rows.map((r) => r.event.id)
+    ),
+    field(
+      'host',
+      'string',
+      rows.map((r) => r.event.host)
+    ),
   ];
 }
 
@@ -199,23 +313,92 @@ export function dstateFrame(refId: string, rows: ReadonlyArray<EvidenceBase & { 
     meta: { preferredVisualisationType: 'table' },
     fields: [
       ...baseFields(rows),
-      field('container', 'string', x.map((r) => r.container)),
-      field('pid', 'int64', x.map((r) => r.pid)),
-      field('tid', 'int64', x.map((r) => r.tid)),
-      field('comm', 'string', x.map((r) => r.comm)),
-      field('state', 'string', x.map((r) => r.state)),
-      field('wchan', 'string', x.map((r) => r.wchan)),
-      field('blocked', 'float64', x.map((r) => r.blockedMs), { config: { unit: 'ms' } }),
-      field('knownIssue', 'string', x.map((r) => r.knownIssue)),
-      field('group', 'int64', x.map((r) => r.group)),
-      field('sameStack', 'int64', x.map((r) => r.sameStack)),
-      field('inScope', 'bool', x.map((r) => r.inScope)),
-      field('stillBlocked', 'bool', x.map((r) => r.stillBlocked)),
-      field('iowait', 'bool', x.map((r) => r.iowait)),
-      field('stack', 'string', x.map((r) => r.stack)),
-      field('command', 'string', x.map((r) => r.command)),
-      field('blockedSource', 'string', x.map((r) => r.blockedSource)),
-      field('containerId', 'string', x.map((r) => r.containerId)),
+      field(
+        'container',
+        'string',
+        x.map((r) => r.container)
+      ),
+      field(
+        'pid',
+        'int64',
+        x.map((r) => r.pid)
+      ),
+      field(
+        'tid',
+        'int64',
+        x.map((r) => r.tid)
+      ),
+      field(
+        'comm',
+        'string',
+        x.map((r) => r.comm)
+      ),
+      field(
+        'state',
+        'string',
+        x.map((r) => r.state)
+      ),
+      field(
+        'wchan',
+        'string',
+        x.map((r) => r.wchan)
+      ),
+      field(
+        'blocked',
+        'float64',
+        x.map((r) => r.blockedMs),
+        { config: { unit: 'ms' } }
+      ),
+      field(
+        'knownIssue',
+        'string',
+        x.map((r) => r.knownIssue)
+      ),
+      field(
+        'group',
+        'int64',
+        x.map((r) => r.group)
+      ),
+      field(
+        'sameStack',
+        'int64',
+        x.map((r) => r.sameStack)
+      ),
+      field(
+        'inScope',
+        'bool',
+        x.map((r) => r.inScope)
+      ),
+      field(
+        'stillBlocked',
+        'bool',
+        x.map((r) => r.stillBlocked)
+      ),
+      field(
+        'iowait',
+        'bool',
+        x.map((r) => r.iowait)
+      ),
+      field(
+        'stack',
+        'string',
+        x.map((r) => r.stack)
+      ),
+      field(
+        'command',
+        'string',
+        x.map((r) => r.command)
+      ),
+      field(
+        'blockedSource',
+        'string',
+        x.map((r) => r.blockedSource)
+      ),
+      field(
+        'containerId',
+        'string',
+        x.map((r) => r.containerId)
+      ),
     ],
   };
 }
@@ -229,16 +412,57 @@ export function dstateGroupFrame(refId: string, rows: ReadonlyArray<EvidenceBase
     meta: { preferredVisualisationType: 'table' },
     fields: [
       ...baseFields(rows),
-      field('scope', 'string', rows.map((r) => containerLabel(r.event.container) || 'host')),
-      field('group', 'int64', x.map((r) => r.group)),
-      field('count', 'int64', x.map((r) => r.count)),
-      field('inScopeCount', 'int64', x.map((r) => r.inScopeCount)),
-      field('wchan', 'string', x.map((r) => r.wchan)),
-      field('knownIssue', 'string', x.map((r) => r.knownIssue)),
-      field('maxBlocked', 'float64', x.map((r) => r.maxBlockedMs), { config: { unit: 'ms' } }),
-      field('comms', 'string', x.map((r) => r.comms)),
-      field('pids', 'string', x.map((r) => r.pids)),
-      field('stack', 'string', x.map((r) => r.stack)),
+      field(
+        'scope',
+        'string',
+        rows.map((r) => containerLabel(r.event.container) || 'host')
+      ),
+      field(
+        'group',
+        'int64',
+        x.map((r) => r.group)
+      ),
+      field(
+        'count',
+        'int64',
+        x.map((r) => r.count)
+      ),
+      field(
+        'inScopeCount',
+        'int64',
+        x.map((r) => r.inScopeCount)
+      ),
+      field(
+        'wchan',
+        'string',
+        x.map((r) => r.wchan)
+      ),
+      field(
+        'knownIssue',
+        'string',
+        x.map((r) => r.knownIssue)
+      ),
+      field(
+        'maxBlocked',
+        'float64',
+        x.map((r) => r.maxBlockedMs),
+        { config: { unit: 'ms' } }
+      ),
+      field(
+        'comms',
+        'string',
+        x.map((r) => r.comms)
+      ),
+      field(
+        'pids',
+        'string',
+        x.map((r) => r.pids)
+      ),
+      field(
+        'stack',
+        'string',
+        x.map((r) => r.stack)
+      ),
     ],
   };
 }
@@ -246,7 +470,7 @@ export function dstateGroupFrame(refId: string, rows: ReadonlyArray<EvidenceBase
 export function memoryFrames(
   refId: string,
   procs: ReadonlyArray<EvidenceBase & { row: MemoryRow }>,
-  containers: ReadonlyArray<EvidenceBase & { row: MemoryContainerRow }>,
+  containers: ReadonlyArray<EvidenceBase & { row: MemoryContainerRow }>
 ): Frame[] {
   const x = procs.map((r) => r.row);
   const bytes = { config: { unit: 'bytes' } };
@@ -257,20 +481,83 @@ export function memoryFrames(
       meta: { preferredVisualisationType: 'table' },
       fields: [
         ...baseFields(procs),
-        field('rank', 'int64', x.map((r) => r.rank)),
-        field('pid', 'int64', x.map((r) => r.pid)),
-        field('comm', 'string', x.map((r) => r.comm)),
-        field('container', 'string', x.map((r) => r.container)),
-        field('growth', 'float64', x.map((r) => r.growthBytes), bytes),
-        field('rss', 'float64', x.map((r) => r.rssBytes), bytes),
-        field('growthAtTrigger', 'float64', x.map((r) => r.growthAtTriggerBytes), bytes),
-        field('startRss', 'float64', x.map((r) => r.startRssBytes), bytes),
-        field('anon', 'float64', x.map((r) => r.anonBytes), bytes),
-        field('anonGrowth', 'float64', x.map((r) => r.anonGrowthBytes), bytes),
-        field('alloc', 'float64', x.map((r) => r.allocBytes), bytes),
-        field('exited', 'bool', x.map((r) => r.exited)),
-        field('command', 'string', x.map((r) => r.command)),
-        field('containerId', 'string', x.map((r) => r.containerId)),
+        field(
+          'rank',
+          'int64',
+          x.map((r) => r.rank)
+        ),
+        field(
+          'pid',
+          'int64',
+          x.map((r) => r.pid)
+        ),
+        field(
+          'comm',
+          'string',
+          x.map((r) => r.comm)
+        ),
+        field(
+          'container',
+          'string',
+          x.map((r) => r.container)
+        ),
+        field(
+          'growth',
+          'float64',
+          x.map((r) => r.growthBytes),
+          bytes
+        ),
+        field(
+          'rss',
+          'float64',
+          x.map((r) => r.rssBytes),
+          bytes
+        ),
+        field(
+          'growthAtTrigger',
+          'float64',
+          x.map((r) => r.growthAtTriggerBytes),
+          bytes
+        ),
+        field(
+          'startRss',
+          'float64',
+          x.map((r) => r.startRssBytes),
+          bytes
+        ),
+        field(
+          'anon',
+          'float64',
+          x.map((r) => r.anonBytes),
+          bytes
+        ),
+        field(
+          'anonGrowth',
+          'float64',
+          x.map((r) => r.anonGrowthBytes),
+          bytes
+        ),
+        field(
+          'alloc',
+          'float64',
+          x.map((r) => r.allocBytes),
+          bytes
+        ),
+        field(
+          'exited',
+          'bool',
+          x.map((r) => r.exited)
+        ),
+        field(
+          'command',
+          'string',
+          x.map((r) => r.command)
+        ),
+        field(
+          'containerId',
+          'string',
+          x.map((r) => r.containerId)
+        ),
       ],
     },
   ];
@@ -282,14 +569,51 @@ export function memoryFrames(
       meta: { preferredVisualisationType: 'table' },
       fields: [
         ...baseFields(containers),
-        field('container', 'string', c.map((r) => r.container)),
-        field('processes', 'int64', c.map((r) => r.processes)),
-        field('growth', 'float64', c.map((r) => r.growthBytes), bytes),
-        field('rss', 'float64', c.map((r) => r.rssBytes), bytes),
-        field('usage', 'float64', c.map((r) => r.usageBytes), bytes),
-        field('usageGrowth', 'float64', c.map((r) => r.usageGrowthBytes), bytes),
-        field('limit', 'float64', c.map((r) => r.limitBytes), bytes),
-        field('containerId', 'string', c.map((r) => r.containerId)),
+        field(
+          'container',
+          'string',
+          c.map((r) => r.container)
+        ),
+        field(
+          'processes',
+          'int64',
+          c.map((r) => r.processes)
+        ),
+        field(
+          'growth',
+          'float64',
+          c.map((r) => r.growthBytes),
+          bytes
+        ),
+        field(
+          'rss',
+          'float64',
+          c.map((r) => r.rssBytes),
+          bytes
+        ),
+        field(
+          'usage',
+          'float64',
+          c.map((r) => r.usageBytes),
+          bytes
+        ),
+        field(
+          'usageGrowth',
+          'float64',
+          c.map((r) => r.usageGrowthBytes),
+          bytes
+        ),
+        field(
+          'limit',
+          'float64',
+          c.map((r) => r.limitBytes),
+          bytes
+        ),
+        field(
+          'containerId',
+          'string',
+          c.map((r) => r.containerId)
+        ),
       ],
     });
   }
@@ -306,32 +630,144 @@ export function ioFrame(refId: string, rows: ReadonlyArray<EvidenceBase & { row:
     meta: { preferredVisualisationType: 'table' },
     fields: [
       ...baseFields(rows),
-      field('device', 'string', x.map((r) => r.device)),
-      field('pid', 'int64', x.map((r) => r.pid)),
-      field('comm', 'string', x.map((r) => r.comm)),
-      field('container', 'string', x.map((r) => r.container)),
-      field('path', 'string', x.map((r) => r.path)),
-      field('readBps', 'float64', x.map((r) => r.readBps), bps),
-      field('writeBps', 'float64', x.map((r) => r.writeBps), bps),
-      field('diskReadBps', 'float64', x.map((r) => r.diskReadBps), bps),
-      field('diskWriteBps', 'float64', x.map((r) => r.diskWriteBps), bps),
-      field('q2c', 'float64', x.map((r) => r.q2cUs), us),
-      field('maxQ2c', 'float64', x.map((r) => r.maxQ2cUs), us),
-      field('d2c', 'float64', x.map((r) => r.d2cUs), us),
-      field('maxD2c', 'float64', x.map((r) => r.maxD2cUs), us),
-      field('direct', 'bool', x.map((r) => r.direct)),
-      field('writeback', 'bool', x.map((r) => r.writeback)),
-      field('label', 'string', x.map((r) => r.label)),
-      field('owner', 'string', x.map((r) => r.owner)),
-      field('chargedVia', 'string', x.map((r) => r.chargedVia)),
-      field('submittedBy', 'string', x.map((r) => r.submittedBy)),
-      field('kind', 'string', x.map((r) => r.kind)),
-      field('inode', 'int64', x.map((r) => r.inode)),
-      field('readOps', 'int64', x.map((r) => r.readOps)),
-      field('writeOps', 'int64', x.map((r) => r.writeOps)),
-      field('exited', 'bool', x.map((r) => r.exited)),
-      field('command', 'string', x.map((r) => r.command)),
-      field('containerId', 'string', x.map((r) => r.containerId)),
+      field(
+        'device',
+        'string',
+        x.map((r) => r.device)
+      ),
+      field(
+        'pid',
+        'int64',
+        x.map((r) => r.pid)
+      ),
+      field(
+        'comm',
+        'string',
+        x.map((r) => r.comm)
+      ),
+      field(
+        'container',
+        'string',
+        x.map((r) => r.container)
+      ),
+      field(
+        'path',
+        'string',
+        x.map((r) => r.path)
+      ),
+      field(
+        'readBps',
+        'float64',
+        x.map((r) => r.readBps),
+        bps
+      ),
+      field(
+        'writeBps',
+        'float64',
+        x.map((r) => r.writeBps),
+        bps
+      ),
+      field(
+        'diskReadBps',
+        'float64',
+        x.map((r) => r.diskReadBps),
+        bps
+      ),
+      field(
+        'diskWriteBps',
+        'float64',
+        x.map((r) => r.diskWriteBps),
+        bps
+      ),
+      field(
+        'q2c',
+        'float64',
+        x.map((r) => r.q2cUs),
+        us
+      ),
+      field(
+        'maxQ2c',
+        'float64',
+        x.map((r) => r.maxQ2cUs),
+        us
+      ),
+      field(
+        'd2c',
+        'float64',
+        x.map((r) => r.d2cUs),
+        us
+      ),
+      field(
+        'maxD2c',
+        'float64',
+        x.map((r) => r.maxD2cUs),
+        us
+      ),
+      field(
+        'direct',
+        'bool',
+        x.map((r) => r.direct)
+      ),
+      field(
+        'writeback',
+        'bool',
+        x.map((r) => r.writeback)
+      ),
+      field(
+        'label',
+        'string',
+        x.map((r) => r.label)
+      ),
+      field(
+        'owner',
+        'string',
+        x.map((r) => r.owner)
+      ),
+      field(
+        'chargedVia',
+        'string',
+        x.map((r) => r.chargedVia)
+      ),
+      field(
+        'submittedBy',
+        'string',
+        x.map((r) => r.submittedBy)
+      ),
+      field(
+        'kind',
+        'string',
+        x.map((r) => r.kind)
+      ),
+      field(
+        'inode',
+        'int64',
+        x.map((r) => r.inode)
+      ),
+      field(
+        'readOps',
+        'int64',
+        x.map((r) => r.readOps)
+      ),
+      field(
+        'writeOps',
+        'int64',
+        x.map((r) => r.writeOps)
+      ),
+      field(
+        'exited',
+        'bool',
+        x.map((r) => r.exited)
+      ),
+      field(
+        'command',
+        'string',
+        x.map((r) => r.command)
+      ),
+      field(
+        'containerId',
+        'string',
+        x.map((r) => r.containerId)
+      ),
     ],
   };
 }
@@ -342,6 +778,9 @@ export function noteFailures(frames: Frame[], failed: readonly AgentFailure[], t
   addNotice(frames[0]!, { severity: 'warning', text: failureSummary(failed, total) });
   frames[0]!.meta = {
     ...(frames[0]!.meta ?? {}),
-    custom: { ...(frames[0]!.meta?.custom ?? {}), failedAgents: failed.map((f) => ({ agent: f.agent, url: f.url, reason: f.reason })) },
+    custom: {
+      ...(frames[0]!.meta?.custom ?? {}),
+      failedAgents: failed.map((f) => ({ agent: f.agent, url: f.url, reason: f.reason })),
+    },
   };
 }

@@ -4,8 +4,24 @@ import { TRACER_TYPES, type TracerType } from '../../../agent/src/events/event';
 import type { MergedFlamegraph, NestedFlamegraph } from '../../../agent/src/api/schemas';
 import { AgentError, type AgentClient } from '../agents/client';
 import { fanOut, type AgentFailure } from '../agents/fanout';
-import { EVIDENCE_TYPE, dstateGroupRows, dstateRows, ioRows, memoryContainerRows, memoryRows } from '../evidence/shapes';
-import { FlamegraphShapeError, MAX_FRAME_NODES, mergeGraphs, nestedToRows, pruneTree, rowsToTree, treeToRows, type FlameRows } from '../flamegraph/nested';
+import {
+  EVIDENCE_TYPE,
+  dstateGroupRows,
+  dstateRows,
+  ioRows,
+  memoryContainerRows,
+  memoryRows,
+} from '../evidence/shapes';
+import {
+  FlamegraphShapeError,
+  MAX_FRAME_NODES,
+  mergeGraphs,
+  nestedToRows,
+  pruneTree,
+  rowsToTree,
+  treeToRows,
+  type FlameRows,
+} from '../flamegraph/nested';
 import { frameToArrow } from '../frames/arrow';
 import type { Frame } from '../frames/frame';
 import type { DatasourceInstance } from '../instance';
@@ -67,8 +83,15 @@ export function countsStep(q: Pick<ParsedQuery, 'from' | 'to' | 'intervalMs' | '
 async function eventsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   const g = await gatherEvents(
     ctx.inst,
-    { from: q.from, to: q.to, types: q.types, hosts: q.hosts, container: q.container, limit: q.limit ?? DEFAULT_EVENTS_LIMIT },
-    ctx.signal,
+    {
+      from: q.from,
+      to: q.to,
+      types: q.types,
+      hosts: q.hosts,
+      container: q.container,
+      limit: q.limit ?? DEFAULT_EVENTS_LIMIT,
+    },
+    ctx.signal
   );
   ensureSomeAnswered(g);
   const frames = [eventsFrame(q.refId, q.eventId ? g.items.filter((r) => r.event.id === q.eventId) : g.items)];
@@ -78,7 +101,19 @@ async function eventsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
 
 async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   const requestedStepMs = countsStep(q);
-  const g = await gatherCounts(ctx.inst, { from: q.from, to: q.to, stepMs: requestedStepMs, by: q.by, types: q.types, hosts: q.hosts, container: q.container }, ctx.signal);
+  const g = await gatherCounts(
+    ctx.inst,
+    {
+      from: q.from,
+      to: q.to,
+      stepMs: requestedStepMs,
+      by: q.by,
+      types: q.types,
+      hosts: q.hosts,
+      container: q.container,
+    },
+    ctx.signal
+  );
   ensureSomeAnswered(g);
   const mergedAll = mergeCounts(g.items, {
     by: q.by,
@@ -92,7 +127,8 @@ async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   // totals stay exact). Dashboards keep resolution first (zero series go first); alert rules keep
   // every label set first (buckets widen first), so no instance flips to "no data".
   const budget = ctx.fromAlert ? COUNTS_ALERT_BUDGET_BYTES : COUNTS_BUDGET_BYTES;
-  const estimate = (m: { buckets: number[]; series: unknown[] }): number => m.series.length * (COUNTS_FRAME_OVERHEAD + m.buckets.length * 16);
+  const estimate = (m: { buckets: number[]; series: unknown[] }): number =>
+    m.series.length * (COUNTS_FRAME_OVERHEAD + m.buckets.length * 16);
   let dropped = 0;
   let merged = mergedAll;
   let stepMs = requestedStepMs;
@@ -122,8 +158,12 @@ async function countsQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   const frames = countsFrames(q.refId, merged, stepMs);
   noteFailures(frames, g.failed, g.agentsAsked);
   const infos: string[] = [];
-  if (dropped > 0) infos.push(`${dropped} series with no captures in this range were left out to keep the response small`);
-  if (stepMs !== requestedStepMs) infos.push(`buckets widened from ${requestedStepMs / 1000} s to ${stepMs / 1000} s to keep ${merged.series.length} series within the response size limit`);
+  if (dropped > 0)
+    infos.push(`${dropped} series with no captures in this range were left out to keep the response small`);
+  if (stepMs !== requestedStepMs)
+    infos.push(
+      `buckets widened from ${requestedStepMs / 1000} s to ${stepMs / 1000} s to keep ${merged.series.length} series within the response size limit`
+    );
   if (infos.length > 0) {
     frames[0]!.meta = {
       ...(frames[0]!.meta ?? {}),
@@ -140,7 +180,10 @@ function notePruned(frame: Frame, pruned: { removed: number; removedValue: numbe
     ...(frame.meta ?? {}),
     notices: [
       ...(frame.meta?.notices ?? []),
-      { severity: 'info', text: `${pruned.removed} small nodes folded into their parents${share} to keep the graph under ${MAX_FRAME_NODES} nodes` },
+      {
+        severity: 'info',
+        text: `${pruned.removed} small nodes folded into their parents${share} to keep the graph under ${MAX_FRAME_NODES} nodes`,
+      },
     ],
   };
 }
@@ -168,7 +211,8 @@ async function flamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
         rows = treeToRows(tree);
       }
     } catch (e) {
-      if (e instanceof FlamegraphShapeError) throw new QueryError(`${found.client.name}: malformed flame graph: ${e.message}`, 502);
+      if (e instanceof FlamegraphShapeError)
+        throw new QueryError(`${found.client.name}: malformed flame graph: ${e.message}`, 502);
       throw e;
     }
     const frames = [
@@ -209,11 +253,16 @@ async function mergedFlamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]>
         profile: profile ?? undefined,
         limit,
       },
-      { signal },
+      { signal }
     );
   const opts = { semaphore: ctx.inst.semaphore, timeoutMs: ctx.inst.settings.timeoutMs, signal: ctx.signal };
   const first = await fanOut(fleet.clients, (c, sig) => ask(c, q.profile, sig), opts);
-  const g = { failed: [...fleet.failed, ...first.failed], agentsAsked: fleet.clients.length, agentsAnswered: first.ok.length, items: null };
+  const g = {
+    failed: [...fleet.failed, ...first.failed],
+    agentsAsked: fleet.clients.length,
+    agentsAnswered: first.ok.length,
+    items: null,
+  };
   ensureSomeAnswered(g);
 
   const hostSet = new Set(q.hosts);
@@ -222,9 +271,14 @@ async function mergedFlamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]>
   let profile = q.profile;
   if (!profile) {
     const byProfile = new Map<string, number>();
-    for (const m of got.values()) if (m.merge.profile) byProfile.set(m.merge.profile, (byProfile.get(m.merge.profile) ?? 0) + m.merge.events);
-    profile = byProfile.has('cpu') ? 'cpu' : ([...byProfile.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null);
-    const again = profile ? fleet.clients.filter((c) => got.has(c.name) && got.get(c.name)!.merge.profile !== profile) : [];
+    for (const m of got.values())
+      if (m.merge.profile) byProfile.set(m.merge.profile, (byProfile.get(m.merge.profile) ?? 0) + m.merge.events);
+    profile = byProfile.has('cpu')
+      ? 'cpu'
+      : ([...byProfile.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null);
+    const again = profile
+      ? fleet.clients.filter((c) => got.has(c.name) && got.get(c.name)!.merge.profile !== profile)
+      : [];
     for (const c of again) got.delete(c.name);
     if (again.length > 0) {
       const second = await fanOut(again, (c, sig) => ask(c, profile, sig), opts);
@@ -233,7 +287,9 @@ async function mergedFlamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]>
     }
   }
   // an agent's events belong to its own host: with a host filter, keep the agents that serve it
-  const graphs = [...got.entries()].filter(([agent]) => hostSet.size === 0 || !ctx.inst.hostOf.has(agent) || hostSet.has(ctx.inst.hostOf.get(agent)!));
+  const graphs = [...got.entries()].filter(
+    ([agent]) => hostSet.size === 0 || !ctx.inst.hostOf.has(agent) || hostSet.has(ctx.inst.hostOf.get(agent)!)
+  );
 
   // keep the majority unit (one profile name should have one unit), note the rest
   const unitCount = new Map<string, number>();
@@ -249,7 +305,8 @@ async function mergedFlamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]>
     pruned = pruneTree(root, MAX_FRAME_NODES);
     rows = treeToRows(root);
   } catch (e) {
-    if (e instanceof FlamegraphShapeError) throw new QueryError(`malformed flame graph from an agent: ${e.message}`, 502);
+    if (e instanceof FlamegraphShapeError)
+      throw new QueryError(`malformed flame graph from an agent: ${e.message}`, 502);
     throw e;
   }
   const events = usable.reduce((a, [, m]) => a + m.merge.events, 0);
@@ -269,25 +326,44 @@ async function mergedFlamegraphQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]>
   const info = (text: string): void => {
     frames[0]!.meta!.notices = [...(frames[0]!.meta!.notices ?? []), { severity: 'info', text }];
   };
-  if (otherUnit.length > 0) info(`left out of the merge, their ${profile ?? ''} profiles are not in ${unit}: ${otherUnit.join(', ')}`);
-  if (skipped > 0) info(`${skipped} flame graph(s) were left out by the agents (another unit or sampling period, or unreadable)`);
-  if (truncated.length > 0) info(`more captures matched than the ${limit} merged per agent on ${truncated.join(', ')}: raise limit or narrow the range`);
+  if (otherUnit.length > 0)
+    info(`left out of the merge, their ${profile ?? ''} profiles are not in ${unit}: ${otherUnit.join(', ')}`);
+  if (skipped > 0)
+    info(`${skipped} flame graph(s) were left out by the agents (another unit or sampling period, or unreadable)`);
+  if (truncated.length > 0)
+    info(
+      `more captures matched than the ${limit} merged per agent on ${truncated.join(', ')}: raise limit or narrow the range`
+    );
   if (events === 0) info('no captures with a flame graph in this time range');
   return frames;
 }
 
-async function evidenceEvents(q: ParsedQuery, type: TracerType, ctx: Ctx): Promise<{ rows: EventWithAgent[]; failed: AgentFailure[]; asked: number }> {
+async function evidenceEvents(
+  q: ParsedQuery,
+  type: TracerType,
+  ctx: Ctx
+): Promise<{ rows: EventWithAgent[]; failed: AgentFailure[]; asked: number }> {
   if (q.eventId) {
     const found = await findEvent(ctx.inst, q.eventId, ctx.signal);
     if (found.event.type !== type) {
-      throw new QueryError(`event ${q.eventId} is a ${found.event.type} capture; ${q.queryType} needs a ${type} capture`, 400);
+      throw new QueryError(
+        `event ${q.eventId} is a ${found.event.type} capture; ${q.queryType} needs a ${type} capture`,
+        400
+      );
     }
     return { rows: [{ agent: found.client.name, event: found.event }], failed: [], asked: 1 };
   }
   const g = await gatherEvents(
     ctx.inst,
-    { from: q.from, to: q.to, types: [type], hosts: q.hosts, container: q.container, limit: q.limit ?? DEFAULT_EVIDENCE_EVENTS },
-    ctx.signal,
+    {
+      from: q.from,
+      to: q.to,
+      types: [type],
+      hosts: q.hosts,
+      container: q.container,
+      limit: q.limit ?? DEFAULT_EVIDENCE_EVENTS,
+    },
+    ctx.signal
   );
   ensureSomeAnswered(g);
   return { rows: g.items, failed: g.failed, asked: g.agentsAsked };
@@ -297,8 +373,18 @@ async function dstateQuery(q: ParsedQuery, ctx: Ctx): Promise<Frame[]> {
   const ev = await evidenceEvents(q, EVIDENCE_TYPE.dstate, ctx);
   const frames =
     q.dstateBy === 'stack'
-      ? [dstateGroupFrame(q.refId, ev.rows.flatMap(({ event }) => dstateGroupRows(event).map((row) => ({ event, row }))))]
-      : [dstateFrame(q.refId, ev.rows.flatMap(({ event }) => dstateRows(event).map((row) => ({ event, row }))))];
+      ? [
+          dstateGroupFrame(
+            q.refId,
+            ev.rows.flatMap(({ event }) => dstateGroupRows(event).map((row) => ({ event, row })))
+          ),
+        ]
+      : [
+          dstateFrame(
+            q.refId,
+            ev.rows.flatMap(({ event }) => dstateRows(event).map((row) => ({ event, row })))
+          ),
+        ];
   noteFailures(frames, ev.failed, ev.asked);
   return frames;
 }
@@ -330,7 +416,8 @@ const HANDLERS: Record<ParsedQuery['queryType'], (q: ParsedQuery, ctx: Ctx) => P
 };
 
 export function errorResponse(err: unknown): DataResponse {
-  if (err instanceof SettingsError) return { frames: [], error: `datasource settings: ${err.message}`, status: 400, errorSource: 'downstream' };
+  if (err instanceof SettingsError)
+    return { frames: [], error: `datasource settings: ${err.message}`, status: 400, errorSource: 'downstream' };
   if (err instanceof QueryError) return { frames: [], error: err.message, status: err.status, errorSource: err.source };
   if (err instanceof AgentError) {
     const status = err.kind === 'timeout' ? 504 : err.kind === 'not_found' ? 404 : 502;
@@ -344,7 +431,7 @@ export function errorResponse(err: unknown): DataResponse {
 export async function runQuery(
   dq: DataQuery,
   getInstance: () => DatasourceInstance,
-  ctx: { signal?: AbortSignal; log: Logger; metrics?: Metrics; fromAlert?: boolean },
+  ctx: { signal?: AbortSignal; log: Logger; metrics?: Metrics; fromAlert?: boolean }
 ): Promise<DataResponse> {
   const started = process.hrtime.bigint();
   let queryType = dq.queryType || 'unknown';

@@ -17,7 +17,17 @@ function dq(json: string | object, extra: Partial<DataQuery> = {}): DataQuery {
 
 describe('query JSON', () => {
   it('reads the contract fields', () => {
-    const q = parseQuery(dq({ refId: 'A', queryType: 'events', types: ['cpusys', 'dload'], hosts: ['h1'], container: 'web', eventId: '01HXYZ0000000000000000ABCD', limit: 5 }));
+    const q = parseQuery(
+      dq({
+        refId: 'A',
+        queryType: 'events',
+        types: ['cpusys', 'dload'],
+        hosts: ['h1'],
+        container: 'web',
+        eventId: '01HXYZ0000000000000000ABCD',
+        limit: 5,
+      })
+    );
     assert.equal(q.queryType, 'events');
     assert.deepEqual(q.types, ['cpusys', 'dload']);
     assert.deepEqual(q.hosts, ['h1']);
@@ -33,7 +43,10 @@ describe('query JSON', () => {
   });
 
   it('accepts comma-separated strings for lists (template variables)', () => {
-    assert.deepEqual(parseQuery(dq({ queryType: 'events', types: 'cpusys, memburst', hosts: 'a,b,,a' })).types, ['cpusys', 'memburst']);
+    assert.deepEqual(parseQuery(dq({ queryType: 'events', types: 'cpusys, memburst', hosts: 'a,b,,a' })).types, [
+      'cpusys',
+      'memburst',
+    ]);
     assert.deepEqual(parseQuery(dq({ queryType: 'events', hosts: 'a,b,,a' })).hosts, ['a', 'b']);
   });
 
@@ -57,8 +70,15 @@ describe('query JSON', () => {
       [{ queryType: 'events', container: 7 }, /container must be a string/],
     ];
     for (const [json, re] of cases) {
-      assert.throws(() => parseQuery(dq(json)), (e: unknown) => e instanceof QueryError && e.status === 400 && re.test(e.message), JSON.stringify(json));
+      assert.throws(
+        () => parseQuery(dq(json)),
+        (e: unknown) => e instanceof QueryError && e.status === 400 && re.test(e.message),
+        JSON.stringify(json)
+      );
     }
-    assert.throws(() => parseQuery(dq({ queryType: 'events' }, { timeRange: { fromEpochMS: 9, toEpochMS: 1 } })), /from ≤ to/);
+    assert.throws(
+      () => parseQuery(dq({ queryType: 'events' }, { timeRange: { fromEpochMS: 9, toEpochMS: 1 } })),
+      /from ≤ to/
+    );
   });
 });

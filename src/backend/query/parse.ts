@@ -12,7 +12,7 @@ export class QueryError extends Error {
   constructor(
     message: string,
     readonly status = 400,
-    readonly source: 'plugin' | 'downstream' = 'downstream',
+    readonly source: 'plugin' | 'downstream' = 'downstream'
   ) {
     super(message);
   }
@@ -58,7 +58,9 @@ function stringList(v: unknown, name: string): string[] {
 
 export function parseQuery(q: DataQuery): ParsedQuery {
   const refId = q.refId;
-  const text = Buffer.from(q.json ?? new Uint8Array()).toString('utf8').trim();
+  const text = Buffer.from(q.json ?? new Uint8Array())
+    .toString('utf8')
+    .trim();
   let json: Record<string, unknown> = {};
   if (text !== '') {
     let parsed: unknown;
@@ -67,7 +69,8 @@ export function parseQuery(q: DataQuery): ParsedQuery {
     } catch (e) {
       throw new QueryError(`query JSON is malformed: ${(e as Error).message}`);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new QueryError('query JSON must be an object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new QueryError('query JSON must be an object');
     json = parsed as Record<string, unknown>;
   }
 
@@ -82,26 +85,30 @@ export function parseQuery(q: DataQuery): ParsedQuery {
 
   const types = stringList(json.types, 'types');
   for (const t of types) {
-    if (!(TRACER_TYPES as readonly string[]).includes(t)) throw new QueryError(`unknown type ${JSON.stringify(t)} (one of ${TRACER_TYPES.join(', ')})`);
+    if (!(TRACER_TYPES as readonly string[]).includes(t))
+      throw new QueryError(`unknown type ${JSON.stringify(t)} (one of ${TRACER_TYPES.join(', ')})`);
   }
   const hosts = stringList(json.hosts, 'hosts');
 
   let container: string | null = null;
   if (json.container !== undefined && json.container !== null && json.container !== '') {
-    if (typeof json.container !== 'string' || !NAME_PATTERN.test(json.container)) throw new QueryError('container must be a string');
+    if (typeof json.container !== 'string' || !NAME_PATTERN.test(json.container))
+      throw new QueryError('container must be a string');
     container = json.container.trim();
   }
 
   let eventId: string | null = null;
   if (json.eventId !== undefined && json.eventId !== null && json.eventId !== '') {
-    if (typeof json.eventId !== 'string' || !EVENT_ID_PATTERN.test(json.eventId.trim())) throw new QueryError('eventId must be an event id (26 letters and digits)');
+    if (typeof json.eventId !== 'string' || !EVENT_ID_PATTERN.test(json.eventId.trim()))
+      throw new QueryError('eventId must be an event id (26 letters and digits)');
     eventId = json.eventId.trim();
   }
 
   let limit: number | null = null;
   if (json.limit !== undefined && json.limit !== null && json.limit !== '') {
     const n = typeof json.limit === 'string' ? Number(json.limit) : json.limit;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new QueryError('limit must be a positive integer');
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+      throw new QueryError('limit must be a positive integer');
     limit = Math.min(n, 10_000);
   }
 

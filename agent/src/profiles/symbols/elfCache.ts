@@ -23,7 +23,7 @@ export class ElfCache {
 
   constructor(
     private readonly maxSymbols = 4_000_000,
-    private readonly fileKeyTtlMs = 10 * 60_000,
+    private readonly fileKeyTtlMs = 10 * 60_000
   ) {}
 
   /**
@@ -170,7 +170,10 @@ export function simplifyCppName(full: string): string {
     }
     if (s.startsWith('operator', i) && /^operator\W/.test(s.slice(i, i + 9))) {
       // operator(), operator<, operator<<, operator->: skip the operator token itself
-      const m = /^operator\s*(\(\)|\[\]|<<=?|>>=?|->\*?|[<>!=+\-*/%^&|~,]=?|&&|\|\||\+\+|--|new(\[\])?|delete(\[\])?)/.exec(s.slice(i));
+      const m =
+        /^operator\s*(\(\)|\[\]|<<=?|>>=?|->\*?|[<>!=+\-*/%^&|~,]=?|&&|\|\||\+\+|--|new(\[\])?|delete(\[\])?)/.exec(
+          s.slice(i)
+        );
       if (m) {
         i += m[0].length - 1;
         continue;

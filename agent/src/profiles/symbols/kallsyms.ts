@@ -13,7 +13,7 @@ export class KernelSymbols {
     private readonly starts: Float64Array,
     private readonly names: string[],
     private readonly modules: (string | null)[],
-    readonly loadedAt: number,
+    readonly loadedAt: number
   ) {}
 
   get size(): number {

@@ -93,7 +93,11 @@ export class Symbolizer {
   }
 
   private candidates(pid: number, m: Mapping): string[] {
-    return [path.join(this.procRoot, String(pid), 'map_files', m.range), path.join(this.procRoot, String(pid), 'root', m.path), m.path];
+    return [
+      path.join(this.procRoot, String(pid), 'map_files', m.range),
+      path.join(this.procRoot, String(pid), 'root', m.path),
+      m.path,
+    ];
   }
 
   /** Current maps of a live process, else the ones remembered for it. */
@@ -160,7 +164,7 @@ export class Symbolizer {
         jobs.push(
           this.elfCache.get(key, this.candidates(s.pid, m)).then((e) => {
             view.elf.set(key, e);
-          }),
+          })
         );
       }
     }

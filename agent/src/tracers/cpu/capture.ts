@@ -98,10 +98,18 @@ function containerByCgroupId(env: TracerEnv, hierarchy: 'unified' | 'v1-cpu'): M
   return out;
 }
 
-export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuCaptureOptions): Promise<CpuCaptureResult> {
+export async function captureCpu(
+  ctx: CaptureContext,
+  env: TracerEnv,
+  opts: CpuCaptureOptions
+): Promise<CpuCaptureResult> {
   const topN = opts.topN ?? 10;
   const startSnap: ProcSnapshot = snapshotProcesses(opts.pids?.() ?? undefined);
-  const profiler = new Profiler({ frequency: opts.frequency, cgroup: opts.cgroup, recordHierarchy: opts.recordHierarchy });
+  const profiler = new Profiler({
+    frequency: opts.frequency,
+    cgroup: opts.cgroup,
+    recordHierarchy: opts.recordHierarchy,
+  });
   profiler.start();
   const t0 = Date.now();
   // drains every second, remembering the maps of processes seen; on shutdown keeps what it has
@@ -115,7 +123,12 @@ export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuC
   let before: CpuCaptureResult['before'] = null;
   if (opts.before) {
     const b = await buildCpuProfile(opts.before.window, env.symbolizer, { filter: opts.before.filter });
-    if (b.totalSamples > 0) before = { profile: b.profile, samples: b.totalSamples, durationMs: opts.before.window.endedAt - opts.before.window.startedAt };
+    if (b.totalSamples > 0)
+      before = {
+        profile: b.profile,
+        samples: b.totalSamples,
+        durationMs: opts.before.window.endedAt - opts.before.window.startedAt,
+      };
   }
   const byCgroupId = containerByCgroupId(env, opts.recordHierarchy);
 
@@ -124,7 +137,10 @@ export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuC
   const rank = opts.rankBy === 'kernelSamples' ? (p: ProcessCpu) => p.kernelSamples : (p: ProcessCpu) => p.samples;
   const bySamples = [...processes].sort((a, b) => rank(b) - rank(a) || b.samples - a.samples).slice(0, topN);
   const chosen = new Map<number, ProcessCpu | null>(bySamples.map((p) => [p.pid, p]));
-  const bySys = [...cpu.values()].filter((c) => c.sysPct >= 1).sort((a, b) => b.sysPct - a.sysPct).slice(0, Math.ceil(topN / 2));
+  const bySys = [...cpu.values()]
+    .filter((c) => c.sysPct >= 1)
+    .sort((a, b) => b.sysPct - a.sysPct)
+    .slice(0, Math.ceil(topN / 2));
   for (const c of bySys) if (!chosen.has(c.pid)) chosen.set(c.pid, processes.find((p) => p.pid === c.pid) ?? null);
 
   const top: TopProcess[] = [];
@@ -146,9 +162,14 @@ export async function captureCpu(ctx: CaptureContext, env: TracerEnv, opts: CpuC
       exited: !alive,
     });
   }
-  top.sort(opts.rankBy === 'kernelSamples' ? (a, b) => b.kernelSamples - a.kernelSamples || b.sysPct - a.sysPct : (a, b) => b.samples - a.samples || b.sysPct - a.sysPct);
+  top.sort(
+    opts.rankBy === 'kernelSamples'
+      ? (a, b) => b.kernelSamples - a.kernelSamples || b.sysPct - a.sysPct
+      : (a, b) => b.samples - a.samples || b.sysPct - a.sysPct
+  );
   const first = top[0];
-  if (first && first.command === null) ctx.degrade(`process ${first.comm}[${first.pid}] exited before its command line could be read`);
+  if (first && first.command === null)
+    ctx.degrade(`process ${first.comm}[${first.pid}] exited before its command line could be read`);
 
   return {
     profile,
@@ -170,7 +191,11 @@ export function describeTop(r: CpuCaptureResult, rankBy: 'samples' | 'kernelSamp
   const share = (n: number) => Math.round((1000 * n) / Math.max(1, r.totalSamples)) / 10;
   if (p && p.samples > 0) {
     const where = p.container ? ` in ${p.container.name ?? p.container.id.slice(0, 12)}` : '';
-    parts.push(rankBy === 'kernelSamples' ? `top process ${p.comm}[${p.pid}]${where} (${share(p.kernelSamples)}% of samples in the kernel)` : `top process ${p.comm}[${p.pid}]${where} (${p.samplePct}% of samples)`);
+    parts.push(
+      rankBy === 'kernelSamples'
+        ? `top process ${p.comm}[${p.pid}]${where} (${share(p.kernelSamples)}% of samples in the kernel)`
+        : `top process ${p.comm}[${p.pid}]${where} (${p.samplePct}% of samples)`
+    );
   }
   if (k) parts.push(`top kernel function ${k.name} (${k.selfPct}% self)`);
   if (!parts.length) parts.push(`no samples (${r.totalSamples})`);

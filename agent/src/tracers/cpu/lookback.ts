@@ -37,7 +37,9 @@ export class Lookback {
 
   /** (Re)start with new settings; keepMs 0 stops it. */
   configure(opts: Partial<Pick<LookbackOptions, 'keepMs' | 'frequency'>>): void {
-    const changed = (opts.keepMs !== undefined && opts.keepMs !== this.opts.keepMs) || (opts.frequency !== undefined && opts.frequency !== this.opts.frequency);
+    const changed =
+      (opts.keepMs !== undefined && opts.keepMs !== this.opts.keepMs) ||
+      (opts.frequency !== undefined && opts.frequency !== this.opts.frequency);
     this.opts = { ...this.opts, ...opts };
     if (changed && this.running) {
       this.stop();

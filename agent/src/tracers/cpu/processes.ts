@@ -48,7 +48,14 @@ export function cpuBetween(start: ProcSnapshot, end: ProcSnapshot, elapsedMs: nu
     const s = start.get(pid);
     // a recycled pid (different comm) counts as a new process
     const base = s && s.comm === e.comm ? s : { utime: 0, stime: 0 };
-    out.set(pid, { pid, comm: e.comm, command: e.command, userPct: pct(Math.max(0, e.utime - base.utime)), sysPct: pct(Math.max(0, e.stime - base.stime)), alive: true });
+    out.set(pid, {
+      pid,
+      comm: e.comm,
+      command: e.command,
+      userPct: pct(Math.max(0, e.utime - base.utime)),
+      sysPct: pct(Math.max(0, e.stime - base.stime)),
+      alive: true,
+    });
   }
   for (const [pid, s] of start) {
     if (!out.has(pid)) out.set(pid, { pid, comm: s.comm, command: s.command, userPct: 0, sysPct: 0, alive: false });

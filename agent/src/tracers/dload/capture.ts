@@ -107,7 +107,10 @@ export function mergeSnapshots(first: readonly BlockedTask[], last: readonly Blo
   for (const t of first) out.set(t.key, { task: t, seen: 'start' });
   for (const t of last) {
     const had = out.get(t.key);
-    out.set(t.key, { task: t.stack.length || !had ? t : { ...t, stack: had.task.stack, wchan: had.task.wchan }, seen: had ? 'both' : 'end' });
+    out.set(t.key, {
+      task: t.stack.length || !had ? t : { ...t, stack: had.task.stack, wchan: had.task.wchan },
+      seen: had ? 'both' : 'end',
+    });
   }
   return [...out.values()];
 }
@@ -117,7 +120,9 @@ export async function buildOffCpuProfile(w: OffCpuWindow, env: TracerEnv): Promi
   const ks = kernelSymbols();
   const sched = schedTextRange();
   const profile = new Profile({ unit: 'nanoseconds', startTime: w.startedAt, durationMs: w.endedAt - w.startedAt });
-  const users = await env.symbolizer.symbolize(w.records.map((r) => ({ pid: r.tgid, comm: r.comm, kstack: [] as bigint[], ustack: r.ustack, rec: r })));
+  const users = await env.symbolizer.symbolize(
+    w.records.map((r) => ({ pid: r.tgid, comm: r.comm, kstack: [] as bigint[], ustack: r.ustack, rec: r }))
+  );
   for (const s of users) {
     if (s.rec.ns <= 0) continue;
     const stack: Frame[] = [{ name: s.comm, kind: 'process' }];
@@ -129,7 +134,11 @@ export async function buildOffCpuProfile(w: OffCpuWindow, env: TracerEnv): Promi
   return profile;
 }
 
-export async function captureDload(ctx: CaptureContext, env: TracerEnv, o: DloadCaptureOptions): Promise<CaptureOutput> {
+export async function captureDload(
+  ctx: CaptureContext,
+  env: TracerEnv,
+  o: DloadCaptureOptions
+): Promise<CaptureOutput> {
   const target = o.target;
   const targetId = target?.ref.id ?? null;
   const inScope = (t: BlockedTask) => (targetId ? t.listed?.ref.id === targetId : t.listed === null);
@@ -178,7 +187,8 @@ export async function captureDload(ctx: CaptureContext, env: TracerEnv, o: Dload
 
   const merged = mergeSnapshots(first, last);
   const lastKeys = new Set(last.map((t) => t.key));
-  const byBlocked = (a: Merged, b: Merged) => (b.task.blockedMs ?? -1) - (a.task.blockedMs ?? -1) || a.task.tid - b.task.tid;
+  const byBlocked = (a: Merged, b: Merged) =>
+    (b.task.blockedMs ?? -1) - (a.task.blockedMs ?? -1) || a.task.tid - b.task.tid;
   const scoped = merged.filter((m) => inScope(m.task)).sort(byBlocked);
   const others = merged.filter((m) => !inScope(m.task)).sort(byBlocked);
   const reported = [...scoped.slice(0, o.maxTasks), ...others.slice(0, o.hostTasks)];
@@ -237,13 +247,22 @@ export async function captureDload(ctx: CaptureContext, env: TracerEnv, o: Dload
 
   // the first known issue (in list order) matching a stack of the scope; else of anything reported
   const scopeStacks = scoped.map((m) => m.task.stack);
-  const issue = firstKnownIssue(o.knownIssues, scopeStacks) ?? firstKnownIssue(o.knownIssues, reported.map((m) => m.task.stack));
+  const issue =
+    firstKnownIssue(o.knownIssues, scopeStacks) ??
+    firstKnownIssue(
+      o.knownIssues,
+      reported.map((m) => m.task.stack)
+    );
 
   const profiles: NonNullable<CaptureOutput['profiles']> = [];
   let offcpu: Record<string, unknown> | null = null;
   if (window) {
     const profile = await buildOffCpuProfile(window, env);
-    profiles.push({ name: 'offcpu', title: `Off-CPU time in D state, ${target ? `container ${nameOf(target)}` : 'whole host'} (blocked time by stack)`, profile });
+    profiles.push({
+      name: 'offcpu',
+      title: `Off-CPU time in D state, ${target ? `container ${nameOf(target)}` : 'whole host'} (blocked time by stack)`,
+      profile,
+    });
     const s = window.stats;
     offcpu = {
       durationMs: window.endedAt - window.startedAt,
@@ -255,14 +274,21 @@ export async function captureDload(ctx: CaptureContext, env: TracerEnv, o: Dload
       lost: s.lostStarts + s.lostCounts + s.lostStacks,
       cgroup: filter?.dir ?? null,
     };
-    if (s.lostStarts + s.lostCounts > 0) ctx.degrade(`off-CPU maps overflowed: ${s.lostStarts + s.lostCounts} blocked periods not counted`);
+    if (s.lostStarts + s.lostCounts > 0)
+      ctx.degrade(`off-CPU maps overflowed: ${s.lostStarts + s.lostCounts} blocked periods not counted`);
   }
 
   const top = stackGroups.find((g) => g.inScopeCount > 0);
   const where = nameOf(target);
-  const lead = !o.manual && o.trigger ? `D-load ${o.trigger.dloadAverage.toFixed(1)} in ${where}` : `manual dload capture of ${where}`;
+  const lead =
+    !o.manual && o.trigger
+      ? `D-load ${o.trigger.dloadAverage.toFixed(1)} in ${where}`
+      : `manual dload capture of ${where}`;
   const parts = [`${scoped.length} task${scoped.length === 1 ? '' : 's'} in D`];
-  if (top) parts.push(`top stack ${top.wchan ?? '?'} ×${top.inScopeCount}${stackGroups.filter((g) => g.inScopeCount > 0).length > 1 ? ` of ${stackGroups.filter((g) => g.inScopeCount > 0).length} stacks` : ''}`);
+  if (top)
+    parts.push(
+      `top stack ${top.wchan ?? '?'} ×${top.inScopeCount}${stackGroups.filter((g) => g.inScopeCount > 0).length > 1 ? ` of ${stackGroups.filter((g) => g.inScopeCount > 0).length} stacks` : ''}`
+    );
   if (issue) parts.push(`known issue ${issue.name}`);
   if (!scoped.length) parts.push('the stall had ended when the capture looked');
 

@@ -57,7 +57,9 @@ function progStats(names: string[]): Map<string, { cnt: number; ns: number }> {
 /** stress-ng's context-switch stressor: two processes ping-ponging through a pipe. */
 function switcher(): number {
   const t = Date.now();
-  spawnSync('stress-ng', ['--switch', '1', '--switch-ops', '100000', '--timeout', '30', '--quiet'], { stdio: 'ignore' });
+  spawnSync('stress-ng', ['--switch', '1', '--switch-ops', '100000', '--timeout', '30', '--quiet'], {
+    stdio: 'ignore',
+  });
   return Date.now() - t;
 }
 
@@ -89,14 +91,17 @@ async function main(): Promise<void> {
       runs.on.push(switcher());
       const s = progStats(['offcpu_switch', 'offcpu_wakeup']);
       const w = t.stop();
-      for (const [name, v] of s) console.log(`  ${name}: ${v.cnt} runs, ${(v.ns / Math.max(1, v.cnt)).toFixed(0)} ns/run`);
+      for (const [name, v] of s)
+        console.log(`  ${name}: ${v.cnt} runs, ${(v.ns / Math.max(1, v.cnt)).toFixed(0)} ns/run`);
       console.log(`  window: ${w.stats.blocks} D switch-outs, ${w.records.length} stacks`);
     }
   } finally {
     restore();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
-  console.log(`stress-ng --switch 1 --switch-ops 100000: without ${runs.off.join('/')} ms, with off-CPU programs ${runs.on.join('/')} ms (medians ${med(runs.off)} vs ${med(runs.on)})`);
+  console.log(
+    `stress-ng --switch 1 --switch-ops 100000: without ${runs.off.join('/')} ms, with off-CPU programs ${runs.on.join('/')} ms (medians ${med(runs.off)} vs ${med(runs.on)})`
+  );
   tracer.stop();
   await env.close();
 }

@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { KernelSymbols } from '../../profiles/symbols/kallsyms';
 import { DEFAULT_KNOWN_ISSUES } from '../../config/schema';
-import { compileKnownIssues, firstKnownIssue, groupByStack, issueOf, kernelFrames, parseProcStack, schedTextRange, foldStack } from './stacks';
+import {
+  compileKnownIssues,
+  firstKnownIssue,
+  groupByStack,
+  issueOf,
+  kernelFrames,
+  parseProcStack,
+  schedTextRange,
+  foldStack,
+} from './stacks';
 
 const KALLSYMS = [
   'ffffffff81000000 T _stext',
@@ -33,8 +42,24 @@ test('kernelFrames: drops the BPF program and tracepoint glue, then the schedule
   assert.deepEqual(sched, { start: 0xffffffff821f84a0n, end: 0xffffffff82200fb7n });
   // a stack from tp_btf/sched_switch: [bpf prog (unnamed)], bpf_trace_run4, __schedule, schedule, __wait_for_common,
   // wait_for_completion_state, kernel_clone, __x64_sys_vfork, do_syscall_64, entry
-  const addrs = [0xffffffffc002609bn, 0xffffffff81300010n, 0xffffffff821f9010n, 0xffffffff821fa010n, 0xffffffff821fa040n, 0xffffffff821fa2e0n, 0xffffffff81200180n, 0xffffffff81200010n, 0xffffffff81100110n, 0xffffffff81100010n];
-  assert.deepEqual(kernelFrames(addrs, ks, sched), ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_vfork', 'kernel_clone']);
+  const addrs = [
+    0xffffffffc002609bn,
+    0xffffffff81300010n,
+    0xffffffff821f9010n,
+    0xffffffff821fa010n,
+    0xffffffff821fa040n,
+    0xffffffff821fa2e0n,
+    0xffffffff81200180n,
+    0xffffffff81200010n,
+    0xffffffff81100110n,
+    0xffffffff81100010n,
+  ];
+  assert.deepEqual(kernelFrames(addrs, ks, sched), [
+    'entry_SYSCALL_64_after_hwframe',
+    'do_syscall_64',
+    '__x64_sys_vfork',
+    'kernel_clone',
+  ]);
   // without the range only the tracing frames go
   assert.equal(kernelFrames(addrs, ks, null).at(-1), '__schedule');
   // a stack of scheduler functions only keeps them
@@ -44,18 +69,39 @@ test('kernelFrames: drops the BPF program and tracepoint glue, then the schedule
 });
 
 test('parseProcStack: /proc/PID/stack lines, innermost first → names outermost first', () => {
-  const text = '[<0>] kernel_clone+0x1af/0x3e0\n[<0>] __do_sys_vfork+0x43/0x70\n[<0>] do_syscall_64+0x71/0x280\n[<0>] entry_SYSCALL_64_after_hwframe+0x76/0x7e\n';
-  assert.deepEqual(parseProcStack(text), ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__do_sys_vfork', 'kernel_clone']);
-  assert.deepEqual(parseProcStack('[<ffffffffc0a01234>] nfs_wait_bit_killable+0x1/0x2 [nfs]\n'), ['nfs_wait_bit_killable']);
+  const text =
+    '[<0>] kernel_clone+0x1af/0x3e0\n[<0>] __do_sys_vfork+0x43/0x70\n[<0>] do_syscall_64+0x71/0x280\n[<0>] entry_SYSCALL_64_after_hwframe+0x76/0x7e\n';
+  assert.deepEqual(parseProcStack(text), [
+    'entry_SYSCALL_64_after_hwframe',
+    'do_syscall_64',
+    '__do_sys_vfork',
+    'kernel_clone',
+  ]);
+  assert.deepEqual(parseProcStack('[<ffffffffc0a01234>] nfs_wait_bit_killable+0x1/0x2 [nfs]\n'), [
+    'nfs_wait_bit_killable',
+  ]);
   assert.deepEqual(parseProcStack(''), []);
 });
 
 test('known issues: first in list order wins; the default vfork rule matches inlined and separate wait_for_vfork_done', () => {
   const issues = compileKnownIssues(DEFAULT_KNOWN_ISSUES);
   const inlined = ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_vfork', 'kernel_clone'];
-  const separate = ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__do_sys_vfork', 'kernel_clone', 'wait_for_vfork_done'];
+  const separate = [
+    'entry_SYSCALL_64_after_hwframe',
+    'do_syscall_64',
+    '__do_sys_vfork',
+    'kernel_clone',
+    'wait_for_vfork_done',
+  ];
   const clone3 = ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__do_sys_clone3', 'kernel_clone'];
-  const inClone = ['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_vfork', 'kernel_clone', 'copy_process', 'folio_wait_bit_common'];
+  const inClone = [
+    'entry_SYSCALL_64_after_hwframe',
+    'do_syscall_64',
+    '__x64_sys_vfork',
+    'kernel_clone',
+    'copy_process',
+    'folio_wait_bit_common',
+  ];
   assert.equal(issueOf(issues, inlined), 'vfork-wait');
   assert.equal(issueOf(issues, separate), 'vfork-wait');
   assert.equal(issueOf(issues, clone3), 'vfork-wait');
@@ -87,7 +133,7 @@ test('groupByStack: identical stacks together, largest group first, then the lon
       [1, 'x;y', [1, 3, 5]],
       [2, 'x;z', [2]],
       [3, 'w', [4]],
-    ],
+    ]
   );
   assert.deepEqual(groupByStack([]), []);
 });

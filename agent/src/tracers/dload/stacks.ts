@@ -91,7 +91,10 @@ export function compileKnownIssues(issues: readonly KnownIssue[]): CompiledIssue
 }
 
 /** The first issue in list order whose regex matches one of the stacks (folded, outermost first). */
-export function firstKnownIssue(issues: readonly CompiledIssue[], stacks: readonly (readonly string[])[]): CompiledIssue | null {
+export function firstKnownIssue(
+  issues: readonly CompiledIssue[],
+  stacks: readonly (readonly string[])[]
+): CompiledIssue | null {
   const folded = stacks.map(foldStack);
   for (const k of issues) if (folded.some((s) => k.re.test(s))) return k;
   return null;
@@ -112,7 +115,9 @@ export interface StackGroup<T> {
 }
 
 /** Tasks grouped by identical stack, largest group first (ties: longest blocked first, then stack text). */
-export function groupByStack<T extends { stack: string[]; blockedMs: number | null }>(tasks: readonly T[]): StackGroup<T>[] {
+export function groupByStack<T extends { stack: string[]; blockedMs: number | null }>(
+  tasks: readonly T[]
+): StackGroup<T>[] {
   const by = new Map<string, T[]>();
   for (const t of tasks) {
     const k = foldStack(t.stack);
@@ -122,6 +127,9 @@ export function groupByStack<T extends { stack: string[]; blockedMs: number | nu
   }
   const maxBlocked = (l: T[]) => Math.max(...l.map((t) => t.blockedMs ?? -1));
   return [...by.entries()]
-    .sort((a, b) => b[1].length - a[1].length || maxBlocked(b[1]) - maxBlocked(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .sort(
+      (a, b) =>
+        b[1].length - a[1].length || maxBlocked(b[1]) - maxBlocked(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+    )
     .map(([, l], i) => ({ group: i + 1, stack: [...l[0]!.stack], tasks: l }));
 }

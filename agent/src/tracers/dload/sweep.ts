@@ -165,7 +165,14 @@ export class ProcSweep implements TaskSweep {
   /** "tid@starttime" → when first seen in D (ms) */
   private dSince = new Map<string, number>();
   /** D threads of the last sample */
-  private lastD: Array<{ pid: number; tid: number; comm: string; starttime: number; kthread: boolean; containerId: string | null }> = [];
+  private lastD: Array<{
+    pid: number;
+    tid: number;
+    comm: string;
+    starttime: number;
+    kthread: boolean;
+    containerId: string | null;
+  }> = [];
 
   constructor(private readonly opts: { root?: string; layout?: CgroupLayout } = {}) {
     this.layout = opts.layout ?? detectCgroupLayout(opts.root ?? '/');
@@ -212,7 +219,14 @@ export class ProcSweep implements TaskSweep {
           const key = `${tid}@${t.starttime}`;
           seenD.add(key);
           if (!this.dSince.has(key)) this.dSince.set(key, now);
-          d.push({ pid, tid, comm: t.comm, starttime: t.starttime, kthread: (t.flags & PF_KTHREAD) !== 0, containerId: cid });
+          d.push({
+            pid,
+            tid,
+            comm: t.comm,
+            starttime: t.starttime,
+            kthread: (t.flags & PF_KTHREAD) !== 0,
+            containerId: cid,
+          });
         } else if (t.state === 'T' || t.state === 't') c.stopped++;
         else if (t.state === 'S' || t.state === 'I') c.sleeping++;
       }

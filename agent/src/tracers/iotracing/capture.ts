@@ -6,7 +6,14 @@ import type { IotracingConfig } from '../../config';
 import type { CaptureContext } from '../../capture/manager';
 import type { ContainerRef } from '../../events/event';
 import { BlockIoCapture, kdev, type BlockIoWindow } from '../../bpf/blockio';
-import { diskIoRates, partitionParents, readBlockDevices, readDiskstats, type DiskIoRates, type DiskStat } from '../../host/diskstats';
+import {
+  diskIoRates,
+  partitionParents,
+  readBlockDevices,
+  readDiskstats,
+  type DiskIoRates,
+  type DiskStat,
+} from '../../host/diskstats';
 import { readPidStat, readPidCmdline, displayCommand } from '../../host/process';
 import { kernelSymbols } from '../../profiles/symbols/kallsyms';
 import type { TracerEnv } from '../tracer';
@@ -30,17 +37,36 @@ export function deviceTable(stats: Map<string, DiskStat>): Map<number, DeviceInf
   for (const s of stats.values()) {
     const disk = parents.get(s.name) ?? s.name;
     const d = byName.get(s.name);
-    out.set(kdev(s.major, s.minor), { name: s.name, major: s.major, minor: s.minor, disk, rotational: d?.rotational ?? null, nvme: d?.nvme ?? false });
+    out.set(kdev(s.major, s.minor), {
+      name: s.name,
+      major: s.major,
+      minor: s.minor,
+      disk,
+      rotational: d?.rotational ?? null,
+      nvme: d?.nvme ?? false,
+    });
   }
   return out;
 }
 
 /** cgroup directory inode (the kernel's cgroup id) → container, per hierarchy (each hierarchy numbers
  *  its cgroups on its own), for processes gone before we looked. */
-function containersByCgroupId(env: TracerEnv): { unified: Map<string, ContainerRef>; cpu: Map<string, ContainerRef>; blkio: Map<string, ContainerRef> } {
-  const out = { unified: new Map<string, ContainerRef>(), cpu: new Map<string, ContainerRef>(), blkio: new Map<string, ContainerRef>() };
+function containersByCgroupId(env: TracerEnv): {
+  unified: Map<string, ContainerRef>;
+  cpu: Map<string, ContainerRef>;
+  blkio: Map<string, ContainerRef>;
+} {
+  const out = {
+    unified: new Map<string, ContainerRef>(),
+    cpu: new Map<string, ContainerRef>(),
+    blkio: new Map<string, ContainerRef>(),
+  };
   for (const c of env.containers.list()) {
-    for (const [h, dir] of [['unified', c.dirs.unified], ['cpu', c.dirs.cpu], ['blkio', c.dirs.blkio]] as const) {
+    for (const [h, dir] of [
+      ['unified', c.dirs.unified],
+      ['cpu', c.dirs.cpu],
+      ['blkio', c.dirs.blkio],
+    ] as const) {
       if (!dir) continue;
       try {
         out[h].set(fs.statSync(dir, { bigint: true }).ino.toString(), c.ref);
@@ -58,7 +84,12 @@ function sameProcess(live: string, recorded: string): boolean {
   return live === recorded || live.startsWith(recorded) || recorded.startsWith(live);
 }
 
-export async function captureIo(ctx: CaptureContext, env: TracerEnv, cfg: IotracingConfig, scope: ReadonlySet<string> | null): Promise<IoCaptureResult> {
+export async function captureIo(
+  ctx: CaptureContext,
+  env: TracerEnv,
+  cfg: IotracingConfig,
+  scope: ReadonlySet<string> | null
+): Promise<IoCaptureResult> {
   const layout = env.containers.layout;
   const before = readDiskstats();
   if (!before) throw new Error('/proc/diskstats is not readable');
@@ -93,7 +124,8 @@ export async function captureIo(ctx: CaptureContext, env: TracerEnv, cfg: Iotrac
 
   for (const m of window.missing) ctx.degrade(`iotracing: ${m}`);
   const st = window.stats;
-  if (st.linkMapFull) ctx.degrade(`iotracing: ${st.linkMapFull} requests could not be attributed (in-flight table full)`);
+  if (st.linkMapFull)
+    ctx.degrade(`iotracing: ${st.linkMapFull} requests could not be attributed (in-flight table full)`);
   if (st.aggMapFull) ctx.degrade(`iotracing: ${st.aggMapFull} records dropped (aggregation table full)`);
   if (st.namesLost) ctx.degrade(`iotracing: ${st.namesLost} file names lost (ring buffer full)`);
   if (st.stallsLost) ctx.degrade(`iotracing: ${st.stallsLost} stall reports lost (ring buffer full)`);
@@ -122,7 +154,11 @@ export async function captureIo(ctx: CaptureContext, env: TracerEnv, cfg: Iotrac
           if (!stat) p = null;
           else {
             const argv = readPidCmdline(pid);
-            p = { comm: stat.comm, command: argv ? displayCommand(argv, stat.comm, 512) : null, container: env.containers.forPid(pid) };
+            p = {
+              comm: stat.comm,
+              command: argv ? displayCommand(argv, stat.comm, 512) : null,
+              container: env.containers.forPid(pid),
+            };
           }
           procCache.set(pid, p);
         }

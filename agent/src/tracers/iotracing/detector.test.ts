@@ -10,7 +10,10 @@ import { repoRoot } from '../../bpf/native';
 /** The recorded /proc/diskstats: one sample per '@ <ms>' line. */
 function recorded(): { t: number; stats: Map<string, DiskStat> }[] {
   // from the source tree also when the test runs compiled from build/
-  const text = fs.readFileSync(path.join(repoRoot(), 'agent/src/tracers/iotracing/fixtures/diskstats-loop-burst.txt'), 'utf8');
+  const text = fs.readFileSync(
+    path.join(repoRoot(), 'agent/src/tracers/iotracing/fixtures/diskstats-loop-burst.txt'),
+    'utf8'
+  );
   const out: { t: number; stats: Map<string, DiskStat> }[] = [];
   let cur: string[] = [];
   let t = -1;
@@ -31,7 +34,15 @@ function recorded(): { t: number; stats: Map<string, DiskStat> }[] {
 }
 
 const dev = (name: string, major: number, minor: number, extra: Partial<BlockDevice> = {}): BlockDevice => ({
-  name, major, minor, rotational: false, nvme: false, virtual: name.startsWith('loop'), sizeBytes: 1 << 28, partitions: [], ...extra,
+  name,
+  major,
+  minor,
+  rotational: false,
+  nvme: false,
+  virtual: name.startsWith('loop'),
+  sizeBytes: 1 << 28,
+  partitions: [],
+  ...extra,
 });
 const DEVICES = [dev('loop0', 7, 0), dev('vda', 254, 0, { rotational: true })];
 
@@ -42,7 +53,8 @@ function cfg(over: Partial<IotracingConfig> = {}): IotracingConfig {
 function run(c: IotracingConfig, devices = DEVICES): { at: number; r: IoDeviceReading }[] {
   const d = new IotracingDetector(c);
   const fired: { at: number; r: IoDeviceReading }[] = [];
-  for (const s of recorded()) for (const r of d.update(s.stats, s.t, devices)) if (r.fired.length) fired.push({ at: s.t, r });
+  for (const s of recorded())
+    for (const r of d.update(s.stats, s.t, devices)) if (r.fired.length) fired.push({ at: s.t, r });
   return fired;
 }
 
@@ -55,7 +67,10 @@ test('recorded burst, default thresholds: the loop device fires once on utilisat
   assert.ok(f.r.readings.util.value > 90 && f.r.readings.util.held === 2);
   // the burst starts about 3 s in: the second elevated sample is about a second later
   assert.ok(f.at > 3000 && f.at < 5500, `fired at ${f.at} ms`);
-  assert.match(ruleReason(f.r, 'util', cfg()), /^loop0 \(7:0\) utilisation \d+(\.\d)?% > 90% and .* above its baseline 0% for 2 samples \(util .*MiB\/s read\/written, queue/);
+  assert.match(
+    ruleReason(f.r, 'util', cfg()),
+    /^loop0 \(7:0\) utilisation \d+(\.\d)?% > 90% and .* above its baseline 0% for 2 samples \(util .*MiB\/s read\/written, queue/
+  );
 });
 
 test('recorded burst, low await threshold: write await fires once per excursion, reads stay quiet', () => {
@@ -63,10 +78,16 @@ test('recorded burst, low await threshold: write await fires once per excursion,
   const fired = run(c);
   // In the recording fio's start stalled the device for one sample (no completions: await 0) after two
   // slow samples, so the spike is two excursions; the tracer's cooldown keeps the second from capturing.
-  assert.deepEqual(fired.map((f) => f.r.fired), [['write_await'], ['write_await']]);
+  assert.deepEqual(
+    fired.map((f) => f.r.fired),
+    [['write_await'], ['write_await']]
+  );
   assert.ok(fired[0]!.at < 4500, `first at ${fired[0]!.at} ms`);
   for (const f of fired) assert.ok(f.r.readings.write_await.value > 1 && f.r.readings.read_await.value === 0);
-  assert.match(ruleReason(fired[0]!.r, 'write_await', c), /^loop0 \(7:0\) write await [\d.]+ ms > 1 ms and [\d.]+ ms above its baseline 0 ms for 2 samples/);
+  assert.match(
+    ruleReason(fired[0]!.r, 'write_await', c),
+    /^loop0 \(7:0\) write await [\d.]+ ms > 1 ms and [\d.]+ ms above its baseline 0 ms for 2 samples/
+  );
 });
 
 test('several rules in one sample: the one furthest past its threshold (relative for await) comes first', () => {
@@ -104,8 +125,13 @@ test('device filters: excluded devices are not even read', () => {
 });
 
 /** diskstats text for one device from cumulative counters. */
-function sample(name: string, c: { reads: number; readMs: number; writes: number; writeMs: number; sectorsW: number; ioMs: number }): Map<string, DiskStat> {
-  return parseDiskstats(`   8       0 ${name} ${c.reads} 0 ${c.reads * 8} ${c.readMs} ${c.writes} 0 ${c.sectorsW} ${c.writeMs} 0 ${c.ioMs} ${c.readMs + c.writeMs} 0 0 0 0 0 0\n`);
+function sample(
+  name: string,
+  c: { reads: number; readMs: number; writes: number; writeMs: number; sectorsW: number; ioMs: number }
+): Map<string, DiskStat> {
+  return parseDiskstats(
+    `   8       0 ${name} ${c.reads} 0 ${c.reads * 8} ${c.readMs} ${c.writes} 0 ${c.sectorsW} ${c.writeMs} 0 ${c.ioMs} ${c.readMs + c.writeMs} 0 0 0 0 0 0\n`
+  );
 }
 
 test('a disk that is always busy is its own baseline: no trigger; a jump on top of a quiet baseline fires once per excursion', () => {
@@ -136,5 +162,8 @@ test('a disk that is always busy is its own baseline: no trigger; a jump on top 
   }
   assert.deepEqual(fired, [['write_await']]);
   // a device that disappears and comes back with reset counters starts over
-  assert.equal(d.update(sample('sda', { reads: 0, readMs: 0, writes: 1, writeMs: 1, sectorsW: 8, ioMs: 1 }), t + 500, sda).length, 0);
+  assert.equal(
+    d.update(sample('sda', { reads: 0, readMs: 0, writes: 1, writeMs: 1, sectorsW: 8, ioMs: 1 }), t + 500, sda).length,
+    0
+  );
 });

@@ -11,7 +11,11 @@ import { SpikeDetector, type Reading, type SpikeRule } from '../detector';
 
 export type IoRule = 'util' | 'read_await' | 'write_await';
 export const IO_RULES: IoRule[] = ['util', 'read_await', 'write_await'];
-export const RULE_METRIC: Record<IoRule, string> = { util: 'util_percent', read_await: 'read_await_ms', write_await: 'write_await_ms' };
+export const RULE_METRIC: Record<IoRule, string> = {
+  util: 'util_percent',
+  read_await: 'read_await_ms',
+  write_await: 'write_await_ms',
+};
 
 export interface IoDeviceReading {
   device: BlockDevice;
@@ -30,7 +34,12 @@ interface DeviceState {
 
 export function ioRules(cfg: IotracingConfig): Record<IoRule, SpikeRule> {
   const baselineSamples = Math.max(1, Math.round(cfg.baselineWindow / cfg.interval));
-  const r = (threshold: number, deltaThreshold: number): SpikeRule => ({ threshold, deltaThreshold, holdSamples: cfg.holdSamples, baselineSamples });
+  const r = (threshold: number, deltaThreshold: number): SpikeRule => ({
+    threshold,
+    deltaThreshold,
+    holdSamples: cfg.holdSamples,
+    baselineSamples,
+  });
   return {
     util: r(cfg.utilThreshold, cfg.utilDeltaThreshold),
     read_await: r(cfg.awaitThreshold, cfg.awaitDeltaThreshold),
@@ -87,11 +96,18 @@ export class IotracingDetector {
       if (!st || st.dev !== id) {
         st = {
           dev: id,
-          spikes: { util: new SpikeDetector(this.rules.util), read_await: new SpikeDetector(this.rules.read_await), write_await: new SpikeDetector(this.rules.write_await) },
+          spikes: {
+            util: new SpikeDetector(this.rules.util),
+            read_await: new SpikeDetector(this.rules.read_await),
+            write_await: new SpikeDetector(this.rules.write_await),
+          },
         };
         this.states.set(r.name, st);
       }
-      const bandwidthOk = !device.nvme || r.readBytesPerSec > this.cfg.nvmeReadThreshold || r.writeBytesPerSec > this.cfg.nvmeWriteThreshold;
+      const bandwidthOk =
+        !device.nvme ||
+        r.readBytesPerSec > this.cfg.nvmeReadThreshold ||
+        r.writeBytesPerSec > this.cfg.nvmeWriteThreshold;
       // NVMe without the bandwidth: its utilisation cannot count, but still feeds the baseline (capped)
       const util = bandwidthOk ? r.utilPercent : Math.min(r.utilPercent, this.cfg.utilThreshold);
       const readings: Record<IoRule, Reading> = {
@@ -101,7 +117,9 @@ export class IotracingDetector {
       };
       // report the real utilisation even when the NVMe rule capped what the detector saw
       readings.util = { ...readings.util, value: r.utilPercent };
-      const fired = IO_RULES.filter((k) => readings[k].fired).sort((a, b) => ruleScore(b, readings[b].value, this.cfg) - ruleScore(a, readings[a].value, this.cfg));
+      const fired = IO_RULES.filter((k) => readings[k].fired).sort(
+        (a, b) => ruleScore(b, readings[b].value, this.cfg) - ruleScore(a, readings[a].value, this.cfg)
+      );
       out.push({ device, rates: r, readings, bandwidthOk, fired });
     }
     for (const k of [...this.states.keys()]) if (!seen.has(k)) this.states.delete(k);
@@ -121,7 +139,9 @@ export function ruleReason(r: IoDeviceReading, rule: IoRule, cfg: IotracingConfi
   const d = r.device;
   const ctx = `util ${fmt(r.rates.utilPercent)}%, r/w await ${fmt(r.rates.readAwaitMs)}/${fmt(r.rates.writeAwaitMs)} ms, ${fmt(r.rates.readBytesPerSec / MiB)}/${fmt(r.rates.writeBytesPerSec / MiB)} MiB/s read/written, queue ${fmt(r.rates.avgQueueSize)}`;
   if (rule === 'util') {
-    const nvme = d.nvme ? ` with bandwidth above the NVMe thresholds (${fmt(cfg.nvmeReadThreshold / MiB, 0)}/${fmt(cfg.nvmeWriteThreshold / MiB, 0)} MiB/s)` : '';
+    const nvme = d.nvme
+      ? ` with bandwidth above the NVMe thresholds (${fmt(cfg.nvmeReadThreshold / MiB, 0)}/${fmt(cfg.nvmeWriteThreshold / MiB, 0)} MiB/s)`
+      : '';
     return `${d.name} (${d.major}:${d.minor}) utilisation ${fmt(x.value)}% > ${cfg.utilThreshold}%${nvme} and ${fmt(x.delta)} points above its baseline ${fmt(x.baseline)}% for ${cfg.holdSamples} samples (${ctx})`;
   }
   const which = rule === 'read_await' ? 'read' : 'write';

@@ -40,11 +40,20 @@ test('sparse buckets: log2 merges quarter octaves, finer choices keep them; tota
     { lowUs: 512, highUs: 1024, count: 1 },
   ]);
   const q = sparseBuckets(c, 'log2/4');
-  assert.deepEqual(q.find((b) => b.lowUs === 3), { lowUs: 3, highUs: 3.5, count: 2 });
+  assert.deepEqual(
+    q.find((b) => b.lowUs === 3),
+    { lowUs: 3, highUs: 3.5, count: 2 }
+  );
   const h = sparseBuckets(c, 'log2/2');
-  assert.deepEqual(h.find((b) => b.lowUs === 6), { lowUs: 6, highUs: 8, count: 1 });
+  assert.deepEqual(
+    h.find((b) => b.lowUs === 6),
+    { lowUs: 6, highUs: 8, count: 1 }
+  );
   for (const choice of ['log2', 'log2/2', 'log2/4'] as const) {
-    assert.equal(sparseBuckets(c, choice).reduce((a, b) => a + b.count, 0), totalCount(c));
+    assert.equal(
+      sparseBuckets(c, choice).reduce((a, b) => a + b.count, 0),
+      totalCount(c)
+    );
   }
   // the open-ended last bucket
   const big = sparseBuckets(counts([1e15]), 'log2');
@@ -57,7 +66,11 @@ test('percentiles interpolate inside the bucket and stay within 25% of the truth
   const samples: number[] = [];
   for (let i = 1; i <= 1000; i++) samples.push(i * 10_000); // 10 µs … 10 ms, uniform
   const c = counts(samples);
-  for (const [q, truthUs] of [[0.5, 5000], [0.9, 9000], [0.99, 9900]] as const) {
+  for (const [q, truthUs] of [
+    [0.5, 5000],
+    [0.9, 9000],
+    [0.99, 9900],
+  ] as const) {
     const p = percentileUs(c, q)!;
     assert.ok(Math.abs(p - truthUs) / truthUs < 0.25, `p${q * 100} ${p} vs ${truthUs}`);
   }

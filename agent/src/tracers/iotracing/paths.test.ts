@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseMountinfoDevs, resolveMountPath, relativePath, userDevParts, pathFromFds, PathResolver, type NameInfo } from './paths';
+import {
+  parseMountinfoDevs,
+  resolveMountPath,
+  relativePath,
+  userDevParts,
+  pathFromFds,
+  PathResolver,
+  type NameInfo,
+} from './paths';
 
 const MOUNTINFO = [
   '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
@@ -21,7 +29,16 @@ const MOUNTINFO = [
 test('mountinfo with device numbers, escapes undone', () => {
   const m = parseMountinfoDevs(MOUNTINFO + '\ngarbage line\n');
   assert.equal(m.length, 7);
-  assert.deepEqual(m[1], { mountId: 60, parentId: 27, major: 7, minor: 3, root: '/', mountPoint: '/mnt/data disk', fsType: 'xfs', source: '/dev/loop3' });
+  assert.deepEqual(m[1], {
+    mountId: 60,
+    parentId: 27,
+    major: 7,
+    minor: 3,
+    root: '/',
+    mountPoint: '/mnt/data disk',
+    fsType: 'xfs',
+    source: '/dev/loop3',
+  });
   assert.equal(m[3]!.root, '/@home');
 });
 
@@ -44,7 +61,8 @@ test('device numbers as fs.stat reports them', () => {
   assert.deepEqual(userDevParts(0x0703), [7, 3]);
   assert.deepEqual(userDevParts((259n << 8n) | 1n), [259, 1]);
   // glibc's makedev for large numbers: major and minor are split across the 64 bits
-  const makedev = (ma: bigint, mi: bigint) => ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+  const makedev = (ma: bigint, mi: bigint) =>
+    ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
   assert.deepEqual(userDevParts(makedev(0x12345n, 0xabcden)), [0x12345, 0xabcde]);
 });
 
@@ -59,11 +77,24 @@ test('resolver: mountinfo first, then the open files of the process, then the fi
     const kdev = (ma << 20) | mi;
     assert.equal(pathFromFds(process.pid, ma, mi, st.ino), file);
     const names = new Map<string, NameInfo>([
-      [PathResolver.key((7 << 20) | 3, 12n), { components: ['volumes', 'app', 'x.dat'], truncated: false, deleted: false, noDentry: false }],
-      [PathResolver.key((9 << 20) | 9, 5n), { components: ['deep', 'x'], truncated: true, deleted: false, noDentry: false }],
+      [
+        PathResolver.key((7 << 20) | 3, 12n),
+        { components: ['volumes', 'app', 'x.dat'], truncated: false, deleted: false, noDentry: false },
+      ],
+      [
+        PathResolver.key((9 << 20) | 9, 5n),
+        { components: ['deep', 'x'], truncated: true, deleted: false, noDentry: false },
+      ],
     ]);
     const r = new PathResolver(names, { mountinfo: MOUNTINFO });
-    assert.deepEqual(r.resolve((7 << 20) | 3, 12n), { path: '/mnt/data disk/volumes/app/x.dat', source: 'mountinfo', mountPoint: '/mnt/data disk', fsType: 'xfs', deleted: false, truncated: false });
+    assert.deepEqual(r.resolve((7 << 20) | 3, 12n), {
+      path: '/mnt/data disk/volumes/app/x.dat',
+      source: 'mountinfo',
+      mountPoint: '/mnt/data disk',
+      fsType: 'xfs',
+      deleted: false,
+      truncated: false,
+    });
     // no name from the kernel and no mount in this (fake) table: the process's open fds find it
     const viaFd = r.resolve(kdev, st.ino, [process.pid]);
     assert.equal(viaFd.path, file);
@@ -71,7 +102,14 @@ test('resolver: mountinfo first, then the open files of the process, then the fi
     const rel = r.resolve((9 << 20) | 9, 5n);
     assert.equal(rel.path, '9:9:…/deep/x');
     assert.equal(rel.source, 'fs-relative');
-    assert.deepEqual(r.resolve((9 << 20) | 9, 6n), { path: null, source: 'none', mountPoint: null, fsType: null, deleted: false, truncated: false });
+    assert.deepEqual(r.resolve((9 << 20) | 9, 6n), {
+      path: null,
+      source: 'none',
+      mountPoint: null,
+      fsType: null,
+      deleted: false,
+      truncated: false,
+    });
   } finally {
     fs.closeSync(fd);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -76,7 +76,12 @@ function joinMount(mountPoint: string, rest: string): string {
  * a bind mount of a subdirectory), then the earliest; mounts hidden under a later mount on the same
  * mount point are skipped.
  */
-export function resolveMountPath(rel: string, major: number, minor: number, mounts: readonly MountDev[]): { path: string; mountPoint: string; fsType: string } | null {
+export function resolveMountPath(
+  rel: string,
+  major: number,
+  minor: number,
+  mounts: readonly MountDev[]
+): { path: string; mountPoint: string; fsType: string } | null {
   const shadowed = new Set<number>();
   const lastOnPoint = new Map<string, MountDev>();
   for (const m of mounts) {
@@ -91,7 +96,9 @@ export function resolveMountPath(rel: string, major: number, minor: number, moun
     if (rest === null) continue;
     if (!best || m.root.length < best.m.root.length) best = { m, rest };
   }
-  return best ? { path: joinMount(best.m.mountPoint, best.rest), mountPoint: best.m.mountPoint, fsType: best.m.fsType } : null;
+  return best
+    ? { path: joinMount(best.m.mountPoint, best.rest), mountPoint: best.m.mountPoint, fsType: best.m.fsType }
+    : null;
 }
 
 /** Major and minor of a device number as Node's fs.stat reports it (glibc's encoding). */
@@ -151,7 +158,7 @@ export class PathResolver {
 
   constructor(
     private readonly names: Map<string, NameInfo>,
-    opts: { mountinfo?: string; procRoot?: string } = {},
+    opts: { mountinfo?: string; procRoot?: string } = {}
   ) {
     this.procRoot = opts.procRoot ?? '/proc';
     let text = opts.mountinfo;
@@ -191,20 +198,36 @@ export class PathResolver {
     if (n && !n.noDentry && n.components.length > 0 && !n.truncated) {
       const rel = relativePath(n.components);
       const host = resolveMountPath(rel, major, minor, this.hostMounts);
-      if (host) return { path: host.path, source: 'mountinfo', mountPoint: host.mountPoint, fsType: host.fsType, ...base };
+      if (host)
+        return { path: host.path, source: 'mountinfo', mountPoint: host.mountPoint, fsType: host.fsType, ...base };
       for (const pid of pids) {
         const mounts = pid > 0 ? this.mountsOf(pid) : null;
         const r = mounts ? resolveMountPath(rel, major, minor, mounts) : null;
-        if (r) return { path: r.path, source: 'process-mountinfo', mountPoint: r.mountPoint, fsType: r.fsType, ...base };
+        if (r)
+          return { path: r.path, source: 'process-mountinfo', mountPoint: r.mountPoint, fsType: r.fsType, ...base };
       }
     }
     for (const pid of pids) {
       const p = pid > 0 ? pathFromFds(pid, major, minor, ino, this.procRoot) : null;
-      if (p) return { path: p.replace(/ \(deleted\)$/, ''), source: 'open-fd', mountPoint: null, fsType: null, ...base, deleted: base.deleted || p.endsWith(' (deleted)') };
+      if (p)
+        return {
+          path: p.replace(/ \(deleted\)$/, ''),
+          source: 'open-fd',
+          mountPoint: null,
+          fsType: null,
+          ...base,
+          deleted: base.deleted || p.endsWith(' (deleted)'),
+        };
     }
     if (n && n.components.length > 0) {
       // the path from the filesystem root ("…" when the walk stopped before the root)
-      return { path: `${major}:${minor}:${n.truncated ? '…' : ''}${relativePath(n.components)}`, source: 'fs-relative', mountPoint: null, fsType: null, ...base };
+      return {
+        path: `${major}:${minor}:${n.truncated ? '…' : ''}${relativePath(n.components)}`,
+        source: 'fs-relative',
+        mountPoint: null,
+        fsType: null,
+        ...base,
+      };
     }
     return { path: null, source: 'none', mountPoint: null, fsType: null, ...base };
   }

@@ -201,7 +201,20 @@ interface Acc {
   d2cMax: number;
 }
 
-const acc = (): Acc => ({ fsRead: 0, fsWrite: 0, diskRead: 0, diskWrite: 0, readOps: 0, writeOps: 0, q2cNs: 0, q2cIos: 0, d2cNs: 0, d2cIos: 0, q2cMax: 0, d2cMax: 0 });
+const acc = (): Acc => ({
+  fsRead: 0,
+  fsWrite: 0,
+  diskRead: 0,
+  diskWrite: 0,
+  readOps: 0,
+  writeOps: 0,
+  q2cNs: 0,
+  q2cIos: 0,
+  d2cNs: 0,
+  d2cIos: 0,
+  q2cMax: 0,
+  d2cMax: 0,
+});
 
 function addAcc(a: Acc, b: Acc): void {
   a.fsRead += b.fsRead;
@@ -309,7 +322,22 @@ interface ProcAcc {
 
 function opSummary(h: DiskHistogram | undefined, sec: number): OpSummary {
   if (!h || h.ios === 0) {
-    return { ios: 0, bytes: 0, iops: 0, bps: 0, q2cAvgUs: null, d2cAvgUs: null, queueAvgUs: null, q2cMaxUs: null, d2cMaxUs: null, q2cP50Us: null, q2cP99Us: null, d2cP50Us: null, d2cP99Us: null, noIssueTime: 0 };
+    return {
+      ios: 0,
+      bytes: 0,
+      iops: 0,
+      bps: 0,
+      q2cAvgUs: null,
+      d2cAvgUs: null,
+      queueAvgUs: null,
+      q2cMaxUs: null,
+      d2cMaxUs: null,
+      q2cP50Us: null,
+      q2cP99Us: null,
+      d2cP50Us: null,
+      d2cP99Us: null,
+      noIssueTime: 0,
+    };
   }
   const timed = h.ios - h.noStart;
   const q2cAvg = timed > 0 ? h.q2cNs / timed : null;
@@ -353,7 +381,9 @@ export function buildIoReport(input: ReportInput): IoReport {
   }
   // devices that did IO in the window (the one a trigger names even if it went quiet), busiest first
   const deviceNames = new Set<string>([...histByDisk.keys()].filter((n) => inScopeDisk(n)));
-  for (const [name, r] of input.diskstats) if (inScopeDisk(name) && (r.readIops + r.writeIops > 0 || (scope !== null && scope.size === 1 && scope.has(name)))) deviceNames.add(name);
+  for (const [name, r] of input.diskstats)
+    if (inScopeDisk(name) && (r.readIops + r.writeIops > 0 || (scope !== null && scope.size === 1 && scope.has(name))))
+      deviceNames.add(name);
   const busy = (name: string) => {
     const h = histByDisk.get(name);
     const ds = input.diskstats.get(name);
@@ -389,7 +419,15 @@ export function buildIoReport(input: ReportInput): IoReport {
     for (const op of ['read', 'write'] as const) {
       const x = h?.[op];
       if (!x || x.ios === 0) continue;
-      histRows.push({ device: name, op, buckets: input.buckets, unit: 'us', count: x.ios - x.noStart, q2c: sparseBuckets(x.q2c, input.buckets), d2c: sparseBuckets(x.d2c, input.buckets) });
+      histRows.push({
+        device: name,
+        op,
+        buckets: input.buckets,
+        unit: 'us',
+        count: x.ios - x.noStart,
+        q2c: sparseBuckets(x.q2c, input.buckets),
+        d2c: sparseBuckets(x.d2c, input.buckets),
+      });
     }
   }
 
@@ -447,7 +485,17 @@ export function buildIoReport(input: ReportInput): IoReport {
     const fileId = kind === 'file' ? `${k.sbDev}:${k.ino}:${direct ? 'd' : 'b'}` : `${kind}:${k.dev}`;
     let f = p.files.get(fileId);
     if (!f) {
-      f = { acc: acc(), dev: k.dev, sbDev: k.sbDev, ino: k.ino, kind, direct, writeback: false, charged: new Set(), submitters: new Map() };
+      f = {
+        acc: acc(),
+        dev: k.dev,
+        sbDev: k.sbDev,
+        ino: k.ino,
+        kind,
+        direct,
+        writeback: false,
+        charged: new Set(),
+        submitters: new Map(),
+      };
       p.files.set(fileId, f);
     }
     if (!f.dev && !(k.flags & IOF.FS)) f.dev = k.dev;
@@ -469,14 +517,22 @@ export function buildIoReport(input: ReportInput): IoReport {
 
   // rank: bytes that reached the disk first, then filesystem bytes
   const rank = (a: Acc, b: Acc) => diskBytes(b) - diskBytes(a) || fsBytes(b) - fsBytes(a);
-  const all = [...procs.values()].filter((p) => diskBytes(p.acc) + fsBytes(p.acc) > 0).sort((a, b) => rank(a.acc, b.acc));
+  const all = [...procs.values()]
+    .filter((p) => diskBytes(p.acc) + fsBytes(p.acc) > 0)
+    .sort((a, b) => rank(a.acc, b.acc));
 
   const looked = new Map<string, { info: ProcessLookup | null; container: ContainerRef | null }>();
   const lookup = (p: ProcAcc) => {
     let x = looked.get(p.id);
     if (!x) {
       const info = p.pid !== null && p.pid > 0 ? resolve.process(p.pid, p.comm) : null;
-      const container = info ? info.container : resolve.container(p.owner === 'cgroup' ? { cgroup: 0n, cgroupV1: 0n, blkcg: p.ids.blkcg } : { cgroup: p.ids.cgroup, cgroupV1: p.ids.cgroupV1 });
+      const container = info
+        ? info.container
+        : resolve.container(
+            p.owner === 'cgroup'
+              ? { cgroup: 0n, cgroupV1: 0n, blkcg: p.ids.blkcg }
+              : { cgroup: p.ids.cgroup, cgroupV1: p.ids.cgroupV1 }
+          );
       x = { info, container };
       looked.set(p.id, x);
     }
@@ -493,13 +549,22 @@ export function buildIoReport(input: ReportInput): IoReport {
     const pids = p.pid ? [p.pid] : [];
     const fileRows: IoFileRow[] = files.slice(0, input.topFiles).map((f) => {
       const devInfo = devices.get(f.dev) ?? devices.get(f.sbDev);
-      const resolved: ResolvedPath | null =
-        f.kind === 'file' && f.ino > 0n
-          ? resolve.path(f.sbDev, f.ino, pids)
-          : null;
-      const charged: ChargedVia = f.charged.has('dirtier') ? 'dirtier' : f.charged.has('cgroup') ? 'cgroup' : f.charged.has('flusher') ? 'flusher' : 'submitter';
+      const resolved: ResolvedPath | null = f.kind === 'file' && f.ino > 0n ? resolve.path(f.sbDev, f.ino, pids) : null;
+      const charged: ChargedVia = f.charged.has('dirtier')
+        ? 'dirtier'
+        : f.charged.has('cgroup')
+          ? 'cgroup'
+          : f.charged.has('flusher')
+            ? 'flusher'
+            : 'submitter';
       return {
-        path: resolved ? resolved.path : f.kind === 'metadata' || f.kind === 'unknown' ? (devInfo ? `/dev/${devInfo.name}` : null) : null,
+        path: resolved
+          ? resolved.path
+          : f.kind === 'metadata' || f.kind === 'unknown'
+            ? devInfo
+              ? `/dev/${devInfo.name}`
+              : null
+            : null,
         pathSource: resolved ? resolved.source : 'none',
         deleted: resolved?.deleted ?? false,
         device: devInfo?.name ?? kdevString(f.dev || f.sbDev),
@@ -516,8 +581,10 @@ export function buildIoReport(input: ReportInput): IoReport {
     });
     const writeback = files.some((f) => f.writeback && f.kind !== 'metadata');
     let label: string | null = null;
-    if (p.owner === 'unknown') label = 'writeback of pages dirtied before the capture window: owner unknown, charged to the flusher';
-    else if (p.owner === 'cgroup') label = 'writeback the kernel charged to this cgroup (cgroup writeback); the dirtying process is unknown';
+    if (p.owner === 'unknown')
+      label = 'writeback of pages dirtied before the capture window: owner unknown, charged to the flusher';
+    else if (p.owner === 'cgroup')
+      label = 'writeback the kernel charged to this cgroup (cgroup writeback); the dirtying process is unknown';
     return {
       pid: p.pid,
       comm: info?.comm ?? p.comm,
@@ -540,7 +607,23 @@ export function buildIoReport(input: ReportInput): IoReport {
     const { container } = lookup(p);
     const id = container?.id ?? '';
     let e = byContainer.get(id);
-    if (!e) byContainer.set(id, (e = { row: { container, processes: 0, readBps: 0, writeBps: 0, diskReadBps: 0, diskWriteBps: 0, readOps: 0, writeOps: 0 }, acc: acc() }));
+    if (!e)
+      byContainer.set(
+        id,
+        (e = {
+          row: {
+            container,
+            processes: 0,
+            readBps: 0,
+            writeBps: 0,
+            diskReadBps: 0,
+            diskWriteBps: 0,
+            readOps: 0,
+            writeOps: 0,
+          },
+          acc: acc(),
+        })
+      );
     e.row.processes++;
     addAcc(e.acc, p.acc);
   }
@@ -564,5 +647,12 @@ export function buildIoReport(input: ReportInput): IoReport {
     };
   });
 
-  return { devices: deviceRows, histograms: histRows, processes: processRows, containers: containerRows, stalls: stallRows, stallCount: w.stalls.length };
+  return {
+    devices: deviceRows,
+    histograms: histRows,
+    processes: processRows,
+    containers: containerRows,
+    stalls: stallRows,
+    stallCount: w.stalls.length,
+  };
 }

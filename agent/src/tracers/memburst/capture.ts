@@ -74,8 +74,38 @@ export interface ContainerMemRow {
   usageDeltaBytes: number | null;
 }
 
-const MEMINFO_KEYS = ['MemTotal', 'MemFree', 'MemAvailable', 'AnonPages', 'Active(anon)', 'Inactive(anon)', 'AnonHugePages', 'Cached', 'Shmem', 'Slab', 'SUnreclaim', 'PageTables', 'SwapTotal', 'SwapFree', 'Committed_AS'];
-const VMSTAT_KEYS = ['pgfault', 'pgmajfault', 'pgalloc_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct', 'oom_kill', 'thp_fault_alloc', 'workingset_refault_anon', 'workingset_refault_file', 'pswpin', 'pswpout'];
+const MEMINFO_KEYS = [
+  'MemTotal',
+  'MemFree',
+  'MemAvailable',
+  'AnonPages',
+  'Active(anon)',
+  'Inactive(anon)',
+  'AnonHugePages',
+  'Cached',
+  'Shmem',
+  'Slab',
+  'SUnreclaim',
+  'PageTables',
+  'SwapTotal',
+  'SwapFree',
+  'Committed_AS',
+];
+const VMSTAT_KEYS = [
+  'pgfault',
+  'pgmajfault',
+  'pgalloc_normal',
+  'pgscan_kswapd',
+  'pgscan_direct',
+  'pgsteal_kswapd',
+  'pgsteal_direct',
+  'oom_kill',
+  'thp_fault_alloc',
+  'workingset_refault_anon',
+  'workingset_refault_file',
+  'pswpin',
+  'pswpout',
+];
 
 function hostSample(at: number): HostMemSample | null {
   const meminfo = readMeminfo();
@@ -87,7 +117,13 @@ function meminfoRows(start: Meminfo | null, trig: Meminfo | null, end: Meminfo |
   return MEMINFO_KEYS.filter((k) => end?.[k] !== undefined).map((key) => {
     const s = start?.[key] ?? null;
     const e = end![key]!;
-    return { key, startBytes: s, triggerBytes: trig?.[key] ?? null, endBytes: e, deltaBytes: s === null ? null : e - s };
+    return {
+      key,
+      startBytes: s,
+      triggerBytes: trig?.[key] ?? null,
+      endBytes: e,
+      deltaBytes: s === null ? null : e - s,
+    };
   });
 }
 
@@ -106,7 +142,12 @@ function vmstatRows(start: Vmstat | null, end: Vmstat | null, secs: number) {
 
 export async function buildAllocProfile(w: AllocWindow, env: TracerEnv): Promise<Profile> {
   const ks = kernelSymbols();
-  const profile = new Profile({ unit: 'bytes', period: w.samplePeriod, startTime: w.startedAt, durationMs: w.endedAt - w.startedAt });
+  const profile = new Profile({
+    unit: 'bytes',
+    period: w.samplePeriod,
+    startTime: w.startedAt,
+    durationMs: w.endedAt - w.startedAt,
+  });
   const sym = await env.symbolizer.symbolize(w.records.map((r) => ({ ...r, kstack: [] as bigint[] })));
   w.records.forEach((r, i) => {
     const s = sym[i]!;
@@ -118,7 +159,11 @@ export async function buildAllocProfile(w: AllocWindow, env: TracerEnv): Promise
   return profile;
 }
 
-export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: MemburstCaptureOptions): Promise<CaptureOutput> {
+export async function captureMemburst(
+  ctx: CaptureContext,
+  env: TracerEnv,
+  o: MemburstCaptureOptions
+): Promise<CaptureOutput> {
   let sampler: AllocSampler | null = null;
   if (o.alloc !== false) {
     try {
@@ -132,7 +177,9 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
   const t0 = Date.now();
   const list = env.containers.list(t0);
   o.resolver.update(list, t0);
-  const usage0 = new Map<string, number | null>(list.map((l) => [l.ref.id, readCgroupMemory(l.dirs)?.usageBytes ?? null]));
+  const usage0 = new Map<string, number | null>(
+    list.map((l) => [l.ref.id, readCgroupMemory(l.dirs)?.usageBytes ?? null])
+  );
   const host0 = hostSample(t0);
 
   // track every second over the window: who grew, and the last RSS of anyone who exits meanwhile
@@ -173,7 +220,8 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
 
   // containers of processes: cgroup ids from BPF, else /proc/PID/cgroup
   const forPid = new Map<number, ContainerRef | null>();
-  const listedOf = (r: ProcRssRecord): ListedCgroup | null => (r.cgV1 || r.cgDfl ? o.resolver.resolve(r.cgV1, r.cgDfl) : null);
+  const listedOf = (r: ProcRssRecord): ListedCgroup | null =>
+    r.cgV1 || r.cgDfl ? o.resolver.resolve(r.cgV1, r.cgDfl) : null;
   const containerOf = (r: ProcRssRecord): ContainerRef | null => {
     if (r.cgV1 || r.cgDfl) return listedOf(r)?.ref ?? null;
     if (!forPid.has(r.pid)) forPid.set(r.pid, env.containers.forPid(r.pid));
@@ -211,7 +259,15 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
     if (!ref) continue;
     let row = perContainer.get(ref.id);
     if (!row) {
-      row = { container: ref, processes: 0, rssBytes: 0, rssDeltaBytes: 0, usageBytes: null, limitBytes: null, usageDeltaBytes: null };
+      row = {
+        container: ref,
+        processes: 0,
+        rssBytes: 0,
+        rssDeltaBytes: 0,
+        usageBytes: null,
+        limitBytes: null,
+        usageDeltaBytes: null,
+      };
       perContainer.set(ref.id, row);
     }
     row.processes += g.exited ? 0 : 1;
@@ -227,13 +283,19 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
     const u0 = usage0.get(l.ref.id);
     row.usageDeltaBytes = m && u0 !== null && u0 !== undefined ? m.usageBytes - u0 : null;
   }
-  const containers = [...perContainer.values()].sort((a, b) => b.rssDeltaBytes - a.rssDeltaBytes).slice(0, o.topProcesses);
+  const containers = [...perContainer.values()]
+    .sort((a, b) => b.rssDeltaBytes - a.rssDeltaBytes)
+    .slice(0, o.topProcesses);
 
   const profiles: NonNullable<CaptureOutput['profiles']> = [];
   let alloc: Record<string, unknown> | null = null;
   if (window) {
     const profile = await buildAllocProfile(window, env);
-    profiles.push({ name: 'alloc', title: `Page allocations (sampled every ${Math.round(o.samplePeriod / 1024)} KiB, scaled to bytes), by process`, profile });
+    profiles.push({
+      name: 'alloc',
+      title: `Page allocations (sampled every ${Math.round(o.samplePeriod / 1024)} KiB, scaled to bytes), by process`,
+      profile,
+    });
     alloc = {
       samplePeriodBytes: o.samplePeriod,
       samples: window.stats.samples,
@@ -244,13 +306,15 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
       lostCounts: window.stats.lostCounts,
       durationMs: window.endedAt - window.startedAt,
     };
-    if (window.stats.lostCounts > 0) ctx.degrade(`allocation profile map full: ${window.stats.lostCounts} samples dropped`);
+    if (window.stats.lostCounts > 0)
+      ctx.degrade(`allocation profile map full: ${window.stats.lostCounts} samples dropped`);
   }
 
   const ws = o.detail.windowStart?.host ?? host0;
   const trig = o.detail.trigger?.host ?? null;
   const secs = ws && host1 ? (host1.at - ws.at) / 1000 : 0;
-  const psi = (h: HostMemSample | null) => (h?.psi ? { someAvg10: h.psi.some?.avg10 ?? null, fullAvg10: h.psi.full?.avg10 ?? null } : null);
+  const psi = (h: HostMemSample | null) =>
+    h?.psi ? { someAvg10: h.psi.some?.avg10 ?? null, fullAvg10: h.psi.full?.avg10 ?? null } : null;
   const stallUs = ws?.psi?.some && host1?.psi?.some ? host1.psi.some.total - ws.psi.some.total : null;
 
   const lead0 = top[0];
@@ -267,13 +331,24 @@ export async function captureMemburst(ctx: CaptureContext, env: TracerEnv, o: Me
     data: {
       source: { rss: o.rss.source, alloc: window ? 'bpf' : null },
       rules: o.detail.readings,
-      window: { startedAt: ws?.at ?? t0, triggerAt: trig?.at ?? null, captureStartedAt: t0, endedAt: t1, growthWindowMs: o.growthWindowMs },
+      window: {
+        startedAt: ws?.at ?? t0,
+        triggerAt: trig?.at ?? null,
+        captureStartedAt: t0,
+        endedAt: t1,
+        growthWindowMs: o.growthWindowMs,
+      },
       topGrowers: top,
       containers,
       host: {
         meminfo: meminfoRows(ws?.meminfo ?? null, trig?.meminfo ?? null, host1?.meminfo ?? null),
         vmstat: vmstatRows(ws?.vmstat ?? null, host1?.vmstat ?? null, secs),
-        psi: { start: psi(ws), trigger: psi(trig), end: psi(host1), someStallMs: stallUs === null ? null : Math.round(stallUs / 1000) },
+        psi: {
+          start: psi(ws),
+          trigger: psi(trig),
+          end: psi(host1),
+          someStallMs: stallUs === null ? null : Math.round(stallUs / 1000),
+        },
       },
       alloc,
     },

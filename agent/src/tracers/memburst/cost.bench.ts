@@ -54,7 +54,9 @@ async function main(): Promise<void> {
   tracer.runTick(Date.now());
   const procs = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).length;
   console.log(`host: ${procs} processes`);
-  console.log(`memburst tick (meminfo+vmstat+PSI+BPF RSS sweep+rules): ${stats(time(200, () => tracer.runTick(Date.now())))}`);
+  console.log(
+    `memburst tick (meminfo+vmstat+PSI+BPF RSS sweep+rules): ${stats(time(200, () => tracer.runTick(Date.now())))}`
+  );
   const bpf = new BpfRss();
   console.log(`  BPF RSS sweep alone:     ${stats(time(200, () => bpf.sweep()))}`);
   bpf.close();
@@ -75,13 +77,18 @@ async function main(): Promise<void> {
       runs.on.push(grow());
       const p = progStat('alloc_sample');
       const w = s.stop();
-      if (p) console.log(`  alloc_sample: ${p.cnt} runs, ${(p.ns / Math.max(1, p.cnt)).toFixed(0)} ns/run; ${w.stats.samples} samples for ${(w.stats.bytes / 2 ** 20).toFixed(0)} MiB allocated, sampled estimate ${(w.records.reduce((a, r) => a + r.bytes, 0) / 2 ** 20).toFixed(0)} MiB`);
+      if (p)
+        console.log(
+          `  alloc_sample: ${p.cnt} runs, ${(p.ns / Math.max(1, p.cnt)).toFixed(0)} ns/run; ${w.stats.samples} samples for ${(w.stats.bytes / 2 ** 20).toFixed(0)} MiB allocated, sampled estimate ${(w.records.reduce((a, r) => a + r.bytes, 0) / 2 ** 20).toFixed(0)} MiB`
+        );
     }
   } finally {
     restore();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
-  console.log(`memgrow 2048 MiB as fast as possible: without ${runs.off.join('/')} ms, with the sampler ${runs.on.join('/')} ms (medians ${med(runs.off)} vs ${med(runs.on)})`);
+  console.log(
+    `memgrow 2048 MiB as fast as possible: without ${runs.off.join('/')} ms, with the sampler ${runs.on.join('/')} ms (medians ${med(runs.off)} vs ${med(runs.on)})`
+  );
   tracer.stop();
   await env.close();
 }

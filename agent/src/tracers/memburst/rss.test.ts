@@ -7,7 +7,18 @@ import { RssHistory, growthBetween, parseStatm, procKey, toSnapshot } from './rs
 const MiB = 1 << 20;
 
 function rec(pid: number, rssMiB: number, startTime = 100n, comm = `p${pid}`): ProcRssRecord {
-  return { pid, startTime, comm, cgV1: 0n, cgDfl: 0n, rssBytes: rssMiB * MiB, anonBytes: rssMiB * MiB, fileBytes: 0, shmemBytes: 0, swapBytes: 0 };
+  return {
+    pid,
+    startTime,
+    comm,
+    cgV1: 0n,
+    cgDfl: 0n,
+    rssBytes: rssMiB * MiB,
+    anonBytes: rssMiB * MiB,
+    fileBytes: 0,
+    shmemBytes: 0,
+    swapBytes: 0,
+  };
 }
 
 test('growth: who grew, not who is big; new processes grow from 0; a reused pid is a new process; exited ones kept', () => {
@@ -25,7 +36,7 @@ test('growth: who grew, not who is big; new processes grow from 0; a reused pid 
       [3, 40, false],
       [1, 1, false],
       [3, 0, true], // the first pid 3, gone
-    ],
+    ]
   );
   assert.equal(g.find((x) => x.rec.pid === 3)!.startBytes, 0);
   assert.equal(g.find((x) => x.rec.pid === 3)!.key, procKey({ pid: 3, startTime: 999n }));
@@ -56,5 +67,16 @@ test('statm and the BPF record layout', () => {
   b.writeBigInt64LE(1n, 56); // swap
   b.write('memgrow', 64);
   const [r] = parseRssRecords(b, 4096);
-  assert.deepEqual(r, { pid: 77, startTime: 5n, cgV1: 6n, cgDfl: 7n, fileBytes: 40960, anonBytes: 81920, shmemBytes: 12288, swapBytes: 4096, rssBytes: 33 * 4096, comm: 'memgrow' });
+  assert.deepEqual(r, {
+    pid: 77,
+    startTime: 5n,
+    cgV1: 6n,
+    cgDfl: 7n,
+    fileBytes: 40960,
+    anonBytes: 81920,
+    shmemBytes: 12288,
+    swapBytes: 4096,
+    rssBytes: 33 * 4096,
+    comm: 'memgrow',
+  });
 });

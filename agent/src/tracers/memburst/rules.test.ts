@@ -7,15 +7,32 @@ const MiB = 1 << 20;
 const GiB = 1 << 30;
 
 function cfg(o: Partial<MemburstConfig> = {}): MemburstConfig {
-  return { ...defaultConfig().tracers.memburst, interval: 1000, holdSamples: 2, growthWindow: 10_000, baselineWindow: 60_000, ...o };
+  return {
+    ...defaultConfig().tracers.memburst,
+    interval: 1000,
+    holdSamples: 2,
+    growthWindow: 10_000,
+    baselineWindow: 60_000,
+    ...o,
+  };
 }
 
-function host(at: number, anon: number, o: { total?: number; some?: number; full?: number; pgscan?: number; stalls?: number; psi?: boolean } = {}): HostMemSample {
+function host(
+  at: number,
+  anon: number,
+  o: { total?: number; some?: number; full?: number; pgscan?: number; stalls?: number; psi?: boolean } = {}
+): HostMemSample {
   return {
     at,
     meminfo: { MemTotal: o.total ?? 16 * GiB, 'Active(anon)': anon * 0.75, 'Inactive(anon)': anon * 0.25 },
     vmstat: { pgscan_direct: o.pgscan ?? 0, allocstall_normal: o.stalls ?? 0, allocstall_movable: 0, pgfault: 1 },
-    psi: o.psi === false ? null : { some: { avg10: o.some ?? 0, avg60: 0, avg300: 0, total: 0 }, full: { avg10: o.full ?? 0, avg60: 0, avg300: 0, total: 0 } },
+    psi:
+      o.psi === false
+        ? null
+        : {
+            some: { avg10: o.some ?? 0, avg60: 0, avg300: 0, total: 0 },
+            full: { avg10: o.full ?? 0, avg60: 0, avg300: 0, total: 0 },
+          },
   };
 }
 
@@ -58,7 +75,10 @@ test('ratio rule: doubling within the window counts only above the MemTotal floo
   const seq = [4, 4, 4, 6, 8, 10, 12, 12, 12].map((g) => g * GiB);
   const f = seq.map((a, s) => fired(big.update(host(s * 1000, a))));
   // 12 GiB ≥ 2 × 4 GiB and ≥ 70% of 16 GiB (11.2) from s=6, held 2 → s=7
-  assert.deepEqual(f.findIndex((x) => x.includes('anon_ratio')), 7);
+  assert.deepEqual(
+    f.findIndex((x) => x.includes('anon_ratio')),
+    7
+  );
 });
 
 test('PSI, direct reclaim and allocation stalls: threshold held for holdSamples, once per excursion; 0 turns a rule off', () => {
@@ -74,7 +94,16 @@ test('PSI, direct reclaim and allocation stalls: threshold held for holdSamples,
   ];
   const out = seq.map((s) => fired(d.update(s)));
   assert.deepEqual(out, [[], [], ['psi_some_avg10'], ['psi_full_avg10'], ['pgscan_direct_rate'], ['allocstall_rate']]);
-  const off = new MemburstDetector(cfg({ psiSomeThreshold: 0, psiFullThreshold: 0, directReclaimThreshold: 0, allocStallThreshold: 0, anonGrowthRate: 0, anonGrowthRatio: 0 }));
+  const off = new MemburstDetector(
+    cfg({
+      psiSomeThreshold: 0,
+      psiFullThreshold: 0,
+      directReclaimThreshold: 0,
+      allocStallThreshold: 0,
+      anonGrowthRate: 0,
+      anonGrowthRatio: 0,
+    })
+  );
   for (const s of seq) assert.deepEqual(off.update(s), []);
   // no PSI on this kernel: those rules publish nothing
   const nopsi = new MemburstDetector(cfg());
@@ -85,9 +114,15 @@ test('PSI, direct reclaim and allocation stalls: threshold held for holdSamples,
 
 test('helpers: hold rule, allocstall sum, severity', () => {
   const h = new HoldRule(3);
-  assert.deepEqual([true, true, true, true, false, true].map((c) => h.update(c).fired), [false, false, true, false, false, false]);
+  assert.deepEqual(
+    [true, true, true, true, false, true].map((c) => h.update(c).fired),
+    [false, false, true, false, false, false]
+  );
   assert.equal(allocstalls({ allocstall_dma: 1, allocstall_normal: 2, allocstall_movable: 3, pgfault: 9 }), 6);
-  assert.equal(severity({ rule: 'psi_some_avg10', value: 60, threshold: 40, baseline: 0, elevated: true, fired: true }), 1.5);
+  assert.equal(
+    severity({ rule: 'psi_some_avg10', value: 60, threshold: 40, baseline: 0, elevated: true, fired: true }),
+    1.5
+  );
 });
 
 test('the growth window follows the config', () => {

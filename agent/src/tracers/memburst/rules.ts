@@ -17,8 +17,16 @@ import { anonBytes, type Meminfo, type Vmstat } from '../../host/meminfo';
 import type { Pressure } from '../../host/pressure';
 import { SpikeDetector, type SpikeRule } from '../detector';
 
-export type RuleName = 'anon_growth_rate' | 'anon_ratio' | 'psi_some_avg10' | 'psi_full_avg10' | 'pgscan_direct_rate' | 'allocstall_rate';
-export const RULES: readonly RuleName[] = ['anon_growth_rate', 'anon_ratio', 'psi_some_avg10', 'psi_full_avg10', 'pgscan_direct_rate', 'allocstall_rate'];
+export type RuleName =
+  'anon_growth_rate' | 'anon_ratio' | 'psi_some_avg10' | 'psi_full_avg10' | 'pgscan_direct_rate' | 'allocstall_rate';
+export const RULES: readonly RuleName[] = [
+  'anon_growth_rate',
+  'anon_ratio',
+  'psi_some_avg10',
+  'psi_full_avg10',
+  'pgscan_direct_rate',
+  'allocstall_rate',
+];
 
 export interface RuleReading {
   rule: RuleName;
@@ -123,7 +131,14 @@ export class MemburstDetector {
       const rate = ((anon - anonBytes(first.meminfo)) * 1000) / (s.at - first.at);
       if (cfg.anonGrowthRate > 0) {
         const r = this.growth.update(rate);
-        out.push({ rule: 'anon_growth_rate', value: rate, threshold: cfg.anonGrowthRate, baseline: r.baseline, elevated: r.elevated, fired: r.fired });
+        out.push({
+          rule: 'anon_growth_rate',
+          value: rate,
+          threshold: cfg.anonGrowthRate,
+          baseline: r.baseline,
+          elevated: r.elevated,
+          fired: r.fired,
+        });
       }
       if (cfg.anonGrowthRatio > 0) {
         const before = anonBytes(first.meminfo);
@@ -131,7 +146,14 @@ export class MemburstDetector {
         const floor = (cfg.anonFloorPercent / 100) * total;
         const cond = ratio >= cfg.anonGrowthRatio && anon >= floor;
         const h = this.holds.anon_ratio.update(cond);
-        out.push({ rule: 'anon_ratio', value: ratio, threshold: cfg.anonGrowthRatio, baseline: 1, elevated: cond, fired: h.fired });
+        out.push({
+          rule: 'anon_ratio',
+          value: ratio,
+          threshold: cfg.anonGrowthRatio,
+          baseline: 1,
+          elevated: cond,
+          fired: h.fired,
+        });
       }
     }
     if (s.psi) {
@@ -140,12 +162,26 @@ export class MemburstDetector {
       if (cfg.psiSomeThreshold > 0 && some !== undefined) {
         const cond = some >= cfg.psiSomeThreshold;
         const h = this.holds.psi_some_avg10.update(cond);
-        out.push({ rule: 'psi_some_avg10', value: some, threshold: cfg.psiSomeThreshold, baseline: 0, elevated: cond, fired: h.fired });
+        out.push({
+          rule: 'psi_some_avg10',
+          value: some,
+          threshold: cfg.psiSomeThreshold,
+          baseline: 0,
+          elevated: cond,
+          fired: h.fired,
+        });
       }
       if (cfg.psiFullThreshold > 0 && full !== undefined) {
         const cond = full >= cfg.psiFullThreshold;
         const h = this.holds.psi_full_avg10.update(cond);
-        out.push({ rule: 'psi_full_avg10', value: full, threshold: cfg.psiFullThreshold, baseline: 0, elevated: cond, fired: h.fired });
+        out.push({
+          rule: 'psi_full_avg10',
+          value: full,
+          threshold: cfg.psiFullThreshold,
+          baseline: 0,
+          elevated: cond,
+          fired: h.fired,
+        });
       }
     }
     if (prev && prev.vmstat && s.vmstat && s.at > prev.at) {
@@ -154,13 +190,27 @@ export class MemburstDetector {
         const rate = Math.max(0, (s.vmstat.pgscan_direct - (prev.vmstat.pgscan_direct ?? 0)) / secs);
         const cond = rate >= cfg.directReclaimThreshold;
         const h = this.holds.pgscan_direct_rate.update(cond);
-        out.push({ rule: 'pgscan_direct_rate', value: rate, threshold: cfg.directReclaimThreshold, baseline: 0, elevated: cond, fired: h.fired });
+        out.push({
+          rule: 'pgscan_direct_rate',
+          value: rate,
+          threshold: cfg.directReclaimThreshold,
+          baseline: 0,
+          elevated: cond,
+          fired: h.fired,
+        });
       }
       if (cfg.allocStallThreshold > 0) {
         const rate = Math.max(0, (allocstalls(s.vmstat) - allocstalls(prev.vmstat)) / secs);
         const cond = rate >= cfg.allocStallThreshold;
         const h = this.holds.allocstall_rate.update(cond);
-        out.push({ rule: 'allocstall_rate', value: rate, threshold: cfg.allocStallThreshold, baseline: 0, elevated: cond, fired: h.fired });
+        out.push({
+          rule: 'allocstall_rate',
+          value: rate,
+          threshold: cfg.allocStallThreshold,
+          baseline: 0,
+          elevated: cond,
+          fired: h.fired,
+        });
       }
     }
     return out;
