@@ -41,6 +41,7 @@ t0=$SECONDS
 run_suite unit node --test --test-concurrency=2 --test-reporter=spec "${unit[@]}"
 run_suite backend npm run -s test:backend
 run_suite frontend npm run -s test:ci
+run_suite lint bash -c 'npm run -s lint && npm run -s lint:node && npm run -s typecheck && echo "lint and typecheck clean"'
 wait_all
 echo "[test] phase 1 took $((SECONDS - t0)) s"
 
