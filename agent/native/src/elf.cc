@@ -212,12 +212,89 @@ Napi::Value ReadElfSymbolsAsync(const Napi::CallbackInfo &info) {
   return p;
 }
 
+// A symbol table kept in native memory: JS asks for the names it needs instead of receiving every
+// symbol of a large binary as JS strings (78k strings for node cost more in GC than reading the file).
+class ElfTable : public Napi::ObjectWrap<ElfTable> {
+ public:
+  static Napi::FunctionReference ctor;
+  static Napi::Function Init(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "ElfTable",
+                                   {
+                                       InstanceMethod("lookup", &ElfTable::Lookup),
+                                       InstanceAccessor("symbolCount", &ElfTable::Count, nullptr),
+                                       InstanceAccessor("info", &ElfTable::Info, nullptr),
+                                   });
+    ctor = Napi::Persistent(f);
+    ctor.SuppressDestruct();
+    return f;
+  }
+  explicit ElfTable(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ElfTable>(info) {}
+  ElfResult r;
+
+ private:
+  // lookup(vaddr) → the demangled name of the function containing vaddr, or null
+  Napi::Value Lookup(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    double v = info[0].As<Napi::Number>().DoubleValue();
+    if (!(v >= 0)) return env.Null();
+    uint64_t a = (uint64_t)v;
+    auto it = std::upper_bound(r.syms.begin(), r.syms.end(), a, [](uint64_t x, const Sym &s) { return x < s.addr; });
+    if (it == r.syms.begin()) return env.Null();
+    --it;
+    if (it->size > 0 && a >= it->addr + it->size) return env.Null();
+    return Napi::String::New(env, Demangle(it->name.c_str()));
+  }
+  Napi::Value Count(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)r.syms.size()); }
+  Napi::Value Info(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    ElfResult meta = r;
+    meta.syms.clear();
+    Napi::Object o = ToJs(env, meta).As<Napi::Object>();
+    o.Delete("symbols");
+    return o;
+  }
+};
+Napi::FunctionReference ElfTable::ctor;
+
+class ElfTableWorker : public Napi::AsyncWorker {
+ public:
+  ElfTableWorker(Napi::Env env, std::string path) : Napi::AsyncWorker(env), path(std::move(path)), deferred(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred.Promise(); }
+  void Execute() override { result = ReadElf(path); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (result.err) {
+      deferred.Reject(MakeError(env, result.error, result.err).Value());
+      return;
+    }
+    Napi::Object o = ElfTable::ctor.New({});
+    ElfTable::Unwrap(o)->r = std::move(result);
+    deferred.Resolve(o);
+  }
+
+ private:
+  std::string path;
+  ElfResult result;
+  Napi::Promise::Deferred deferred;
+};
+
+Napi::Value ReadElfTableAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "readElfTableAsync(path)");
+  auto *w = new ElfTableWorker(env, info[0].As<Napi::String>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 }  // namespace
 
 void InitElf(Napi::Env env, Napi::Object exports) {
   exports.Set("readElfSymbols", Napi::Function::New(env, ReadElfSymbols));
   exports.Set("readElfSymbolsAsync", Napi::Function::New(env, ReadElfSymbolsAsync));
   exports.Set("demangle", Napi::Function::New(env, DemangleJs));
+  exports.Set("ElfTable", ElfTable::Init(env));
+  exports.Set("readElfTableAsync", Napi::Function::New(env, ReadElfTableAsync));
 }
 
 }  // namespace at

@@ -4,6 +4,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -255,7 +257,14 @@ Napi::Value BpfObject::Load(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   CheckLoaded(env, false);
   ClearLibbpfLog();
+  // The verifier gives up with EAGAIN whenever a signal is pending (so a long verification can be
+  // interrupted), and libbpf cannot load an object twice. A profiler's SIGPROF (node --cpu-prof) made
+  // every load fail: hold signals back for the duration; they are delivered right after.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   int err = bpf_object__load(state->obj);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (err) Throw(env, "load BPF object " + state->path, err);
   TakeLibbpfLog();
   state->loaded = true;

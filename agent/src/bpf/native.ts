@@ -127,10 +127,20 @@ export interface ElfSymbols {
   symbols: { start: Float64Array; size: Float64Array; names: string[] };
 }
 
+/** A binary's function symbols held in native memory; names are produced (demangled) on lookup. */
+export interface ElfTable {
+  /** the same metadata as ElfSymbols, without the symbols */
+  readonly info: Omit<ElfSymbols, 'symbols'>;
+  readonly symbolCount: number;
+  /** name of the function containing this ELF virtual address, or null */
+  lookup(vaddr: number): string | null;
+}
+
 interface NativeModule {
   BpfObject: new (path: string, opts?: { btfPath?: string }) => BpfObject;
   readElfSymbols(path: string): ElfSymbols;
   readElfSymbolsAsync(path: string): Promise<ElfSymbols>;
+  readElfTableAsync(path: string): Promise<ElfTable>;
   /** C++ / legacy Rust symbol → readable name; other names unchanged */
   demangle(name: string): string;
   probeProgType(type: 'kprobe' | 'tracepoint' | 'perf_event' | 'raw_tracepoint' | 'tracing' | 'cgroup_skb'): number;

@@ -2,14 +2,13 @@
 // process that maps it. Keyed by build id (falling back to device:inode), bounded by symbol count.
 import fs from 'node:fs';
 import path from 'node:path';
-import { native, type ElfLoad } from '../../bpf/native';
+import { native, type ElfLoad, type ElfTable } from '../../bpf/native';
 
 export interface ElfEntry {
   buildId: string | null;
   loads: ElfLoad[];
-  starts: Float64Array;
-  sizes: Float64Array;
-  names: string[];
+  /** the symbol table, in native memory */
+  table: ElfTable;
   /** where the symbols came from (the binary, or a separate debug file) */
   source: string;
 }
@@ -41,36 +40,28 @@ export class ElfCache {
 
   private async load(candidates: string[]): Promise<ElfEntry | null> {
     for (const p of candidates) {
-      let elf;
+      let table: ElfTable;
       try {
-        elf = await native().readElfSymbolsAsync(p);
+        table = await native().readElfTableAsync(p);
       } catch {
         continue;
       }
-      if (elf.buildId) {
-        const known = this.byBuildId.get(elf.buildId);
+      const { buildId, loads } = table.info;
+      if (buildId) {
+        const known = this.byBuildId.get(buildId);
         if (known) {
-          this.byBuildId.delete(elf.buildId); // refresh LRU position
-          this.byBuildId.set(elf.buildId, known);
+          this.byBuildId.delete(buildId); // refresh LRU position
+          this.byBuildId.set(buildId, known);
           return known;
         }
       }
-      let entry: ElfEntry = {
-        buildId: elf.buildId,
-        loads: elf.loads,
-        starts: elf.symbols.start,
-        sizes: elf.symbols.size,
-        names: elf.symbols.names,
-        source: p,
-      };
+      let entry: ElfEntry = { buildId, loads, table, source: p };
       // Stripped binary: a separate debug file (Debian *-dbgsym packages) may have the full .symtab.
-      const dbg = elf.buildId ? debugFileFor(elf.buildId) : null;
+      const dbg = buildId ? debugFileFor(buildId) : null;
       if (dbg) {
         try {
-          const d = await native().readElfSymbolsAsync(dbg);
-          if (d.symbols.names.length > entry.names.length) {
-            entry = { ...entry, starts: d.symbols.start, sizes: d.symbols.size, names: d.symbols.names, source: dbg };
-          }
+          const d = await native().readElfTableAsync(dbg);
+          if (d.symbolCount > table.symbolCount) entry = { ...entry, table: d, source: dbg };
         } catch {
           /* keep the binary's own symbols */
         }
@@ -83,11 +74,11 @@ export class ElfCache {
 
   private remember(e: ElfEntry): void {
     this.byBuildId.set(e.buildId!, e);
-    this.symbolCount += e.names.length;
+    this.symbolCount += e.table.symbolCount;
     for (const [id, old] of this.byBuildId) {
       if (this.symbolCount <= this.maxSymbols || old === e) break;
       this.byBuildId.delete(id);
-      this.symbolCount -= old.names.length;
+      this.symbolCount -= old.table.symbolCount;
     }
   }
 
@@ -113,36 +104,23 @@ export function fileOffsetToVaddr(loads: ElfLoad[], fileOffset: number): number 
   return best ? fileOffset - best.offset + best.vaddr : null;
 }
 
-const demangled = new Map<string, string>();
+const simplified = new Map<string, string>();
 
-/** Demangle on the way out, once per distinct name (most symbols of a binary are never shown). */
+/** C++ names shortened once per distinct name (the native side already demangled them). */
 function readable(name: string): string {
-  if (!name.startsWith('_Z') && !name.startsWith('_R')) return name;
-  let d = demangled.get(name);
+  if (!name.includes('(') && !name.includes(' ')) return name;
+  let d = simplified.get(name);
   if (d === undefined) {
-    d = simplifyCppName(native().demangle(name));
-    if (demangled.size > 200_000) demangled.clear();
-    demangled.set(name, d);
+    d = simplifyCppName(name);
+    if (simplified.size > 200_000) simplified.clear();
+    simplified.set(name, d);
   }
   return d;
 }
 
 export function lookupSymbol(e: ElfEntry, vaddr: number): string | null {
-  const s = e.starts;
-  let lo = 0;
-  let hi = s.length - 1;
-  let ans = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (s[mid]! <= vaddr) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  if (ans < 0) return null;
-  const size = e.sizes[ans]!;
-  if (size > 0 && vaddr >= s[ans]! + size) return null;
-  return readable(e.names[ans]!);
+  const name = e.table.lookup(vaddr);
+  return name === null ? null : readable(name);
 }
 
 /**

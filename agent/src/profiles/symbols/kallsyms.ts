@@ -25,42 +25,65 @@ export class KernelSymbols {
     return this.starts.length > 0;
   }
 
-  static parse(text: string, loadedAt = Date.now()): KernelSymbols {
-    const entries: { off: number; name: string; module: string | null }[] = [];
-    let start = 0;
-    while (start < text.length) {
-      let nl = text.indexOf('\n', start);
-      if (nl < 0) nl = text.length;
-      const line = text.slice(start, nl);
-      start = nl + 1;
-      // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t foo\t[mod]"
-      const sp1 = line.indexOf(' ');
-      if (sp1 !== 16) continue;
-      const type = line.charCodeAt(17);
-      // text symbols only: T t W w
-      if (type !== 84 && type !== 116 && type !== 87 && type !== 119) continue;
-      const addr = BigInt('0x' + line.slice(0, 16));
-      if (addr < KERNEL_BASE) continue; // hidden (0) or not a kernel text address
-      const rest = line.slice(19);
-      const tab = rest.indexOf('\t');
-      const name = tab < 0 ? rest : rest.slice(0, tab);
-      const module = tab < 0 ? null : rest.slice(tab + 1).replace(/^\[|\]$/g, '');
-      entries.push({ off: Number(addr - KERNEL_BASE), name, module });
+  static parse(text: string | Buffer, loadedAt = Date.now()): KernelSymbols {
+    const buf = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
+    // One pass over the bytes, no per-line strings or BigInts: kallsyms has ~10^5 lines and is read
+    // for every one-shot profile. "ffffffff81000000 T _stext" or "ffffffffc0a01000 t foo\t[mod]".
+    const offs: number[] = [];
+    const names: string[] = [];
+    const modules: (string | null)[] = [];
+    let sorted = true;
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      let nl = buf.indexOf(10, pos);
+      if (nl < 0) nl = len;
+      // kernel text addresses start with ffff (≥ KERNEL_BASE); zeros mean hidden addresses
+      if (
+        nl - pos > 19 &&
+        buf[pos + 16] === 32 &&
+        buf[pos] === 102 &&
+        buf[pos + 1] === 102 &&
+        buf[pos + 2] === 102 &&
+        buf[pos + 3] === 102
+      ) {
+        const type = buf[pos + 17];
+        if (type === 84 || type === 116 || type === 87 || type === 119) {
+          const off = parseInt(buf.toString('latin1', pos + 4, pos + 16), 16);
+          let nameEnd = pos + 19;
+          while (nameEnd < nl && buf[nameEnd] !== 9) nameEnd++;
+          const module = nameEnd < nl ? buf.toString('latin1', nameEnd + 2, nl - 1) : null; // "\t[mod]"
+          if (offs.length && off < offs[offs.length - 1]!) sorted = false;
+          offs.push(off);
+          names.push(buf.toString('latin1', pos + 19, nameEnd));
+          modules.push(module);
+        }
+      }
+      pos = nl + 1;
     }
-    entries.sort((a, b) => a.off - b.off);
-    const starts = new Float64Array(entries.length);
-    const names: string[] = new Array<string>(entries.length);
-    const modules: (string | null)[] = new Array<string | null>(entries.length);
-    entries.forEach((e, i) => {
-      starts[i] = e.off;
-      names[i] = e.name;
-      modules[i] = e.module;
-    });
-    return new KernelSymbols(starts, names, modules, loadedAt);
+    const n = offs.length;
+    const starts = new Float64Array(n);
+    const outNames: string[] = new Array<string>(n);
+    const outModules: (string | null)[] = new Array<string | null>(n);
+    if (sorted) {
+      starts.set(offs);
+      for (let i = 0; i < n; i++) {
+        outNames[i] = names[i]!;
+        outModules[i] = modules[i]!;
+      }
+    } else {
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => offs[a]! - offs[b]!);
+      order.forEach((j, i) => {
+        starts[i] = offs[j]!;
+        outNames[i] = names[j]!;
+        outModules[i] = modules[j]!;
+      });
+    }
+    return new KernelSymbols(starts, outNames, outModules, loadedAt);
   }
 
   static load(file = '/proc/kallsyms'): KernelSymbols {
-    return KernelSymbols.parse(fs.readFileSync(file, 'latin1'));
+    return KernelSymbols.parse(fs.readFileSync(file));
   }
 
   /** Index of the symbol containing addr, or -1. */
