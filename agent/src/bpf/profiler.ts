@@ -46,6 +46,9 @@ export interface RawSample {
   ustack: bigint[];
   /** true when a stack could not be recorded (stack map full or hash collision) */
   lostStack: boolean;
+  /** the kernel-side identity of the two stacks (hash of their frames): equal hashes, equal stacks */
+  kstackId: bigint;
+  ustackId: bigint;
   count: number;
 }
 
@@ -62,6 +65,7 @@ export class Profiler {
   private obj: BpfObject | null = null;
   private link: BpfLink | null = null;
   private gen = 0;
+  private readonly stackCache = new Map<bigint, bigint[]>();
   private windowStart = 0;
   private statsBase = { samples: 0, filtered: 0, lostStacks: 0, lostCounts: 0 };
   readonly frequency: number;
@@ -161,9 +165,12 @@ export class Profiler {
     const counts = obj.map(`counts${gen}`).dump({ delete: true });
     // every stack of the generation at once; nothing writes to it any more
     const dumped = obj.map(`stacks${gen}`).dump({ delete: true });
-    const stacks = new Map<bigint, bigint[]>();
+    // decoded stacks are kept across drains: in continuous mode the same stacks come back every second
+    const stacks = this.stackCache;
+    if (stacks.size > 200_000) stacks.clear();
     const vsize = PROFILE_MAX_DEPTH * 8;
     for (let i = 0; i < dumped.count; i++) {
+      if (stacks.has(dumped.keys.readBigUInt64LE(i * 8))) continue;
       const v = dumped.values.subarray(i * vsize, (i + 1) * vsize);
       const s: bigint[] = [];
       for (let j = 0; j < PROFILE_MAX_DEPTH; j++) {
@@ -191,6 +198,8 @@ export class Profiler {
         pid: k.readUInt32LE(0),
         kstack: ks.ips,
         ustack: us.ips,
+        kstackId: kh,
+        ustackId: uh,
         lostStack: ks.lost || us.lost,
         cpu: k.readUInt32LE(4),
         cgroupId: k.readBigUInt64LE(24),

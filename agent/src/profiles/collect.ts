@@ -2,7 +2,7 @@
 // remember the memory maps of every process seen, so short-lived processes that exit before the end
 // of the window keep their symbols. Returns one merged window.
 import fs from 'node:fs';
-import type { Profiler, SampleWindow } from '../bpf/profiler';
+import type { Profiler, SampleWindow, RawSample } from '../bpf/profiler';
 import type { Symbolizer } from './symbols/symbolizer';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -37,15 +37,25 @@ export async function collectWindow(
   return mergeWindows(windows);
 }
 
+/** One window from consecutive ones: same stacks of the same process are added up, not repeated. */
 export function mergeWindows(ws: SampleWindow[]): SampleWindow {
   const first = ws[0]!;
   const last = ws[ws.length - 1]!;
+  const byKey = new Map<string, RawSample>();
+  for (const w of ws) {
+    for (const s of w.samples) {
+      const k = `${s.pid}/${s.cgroupId}/${s.kstackId}/${s.ustackId}/${s.lostStack ? 1 : 0}/${s.comm}`;
+      const have = byKey.get(k);
+      if (have) have.count += s.count;
+      else byKey.set(k, { ...s });
+    }
+  }
   return {
     startedAt: first.startedAt,
     endedAt: last.endedAt,
     frequency: first.frequency,
     event: first.event,
-    samples: ws.flatMap((w) => w.samples),
+    samples: [...byKey.values()],
     stats: ws.reduce(
       (a, w) => ({
         samples: a.samples + w.stats.samples,
@@ -53,7 +63,7 @@ export function mergeWindows(ws: SampleWindow[]): SampleWindow {
         lostStacks: a.lostStacks + w.stats.lostStacks,
         lostCounts: a.lostCounts + w.stats.lostCounts,
       }),
-      { samples: 0, filtered: 0, lostStacks: 0, lostCounts: 0 }
+      { samples: 0, filtered: 0, lostStacks: 0, lostCounts: 0 },
     ),
   };
 }

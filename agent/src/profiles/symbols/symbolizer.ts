@@ -119,6 +119,7 @@ export class Symbolizer {
     await this.loadBinaries(samples, views);
 
     const kcache = new Map<bigint, SymbolFrame>();
+    const ucache = new Map<string, SymbolFrame>(); // "pid/address": the same frames recur across stacks
     return samples.map((s) => {
       const kernel: SymbolFrame[] = [];
       for (let i = s.kstack.length - 1; i >= 0; i--) {
@@ -134,7 +135,14 @@ export class Symbolizer {
       const view = views.get(s.pid);
       const depth = view?.maps ? plausibleDepth(view.maps, s.ustack) : s.ustack.length;
       for (let i = depth - 1; i >= 0; i--) {
-        user.push(this.userFrame(s.pid, view, Number(s.ustack[i]!)));
+        const addr = Number(s.ustack[i]!);
+        const key = `${s.pid}/${addr}`;
+        let f = ucache.get(key);
+        if (!f) {
+          f = this.userFrame(s.pid, view, addr);
+          ucache.set(key, f);
+        }
+        user.push(f);
       }
       return { ...s, kernel, user };
     });
