@@ -113,7 +113,16 @@ test('DaemonSet: host PID, the host mounts, the capability set, probes, limits',
   assert.equal(obj(obj(c.readinessProbe).httpGet).port, port.name);
   const res = obj(c.resources);
   assert.ok(obj(res.limits).memory && obj(res.limits).cpu && obj(res.requests).memory && obj(res.requests).cpu);
-  assert.match((c.args as string[]).join(' '), new RegExp(`exec node .*${MAIN} run --config`));
+  assert.match(
+    (c.command as string[]).join(' '),
+    new RegExp(`^node .*${MAIN} run --config /etc/huatuo-agent/agent.yaml$`)
+  );
+  const env = (c.env as Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }>) ?? [];
+  assert.equal(
+    env.find((e) => e.name === 'AUTOTRACING_HOST')?.valueFrom?.fieldRef?.fieldPath,
+    'spec.nodeName',
+    'events carry the node name'
+  );
 });
 
 test('headless Service selects the DaemonSet pods on the API port', () => {
@@ -129,14 +138,19 @@ test('headless Service selects the DaemonSet pods on the API port', () => {
 
 test('the ConfigMap config passes the agent config loader (and refuses the placeholder tokens)', () => {
   const kinds = k8s();
-  let text = String(obj(kinds.get('ConfigMap')!.data)['agent.yaml']);
+  const text = String(obj(kinds.get('ConfigMap')!.data)['agent.yaml']);
   const secretTokens = String(obj(kinds.get('Secret')!.stringData)['tokens.yaml']);
   const placeholder = loadWithTokens(text, '/etc/huatuo-agent/tokens/tokens.yaml', secretTokens);
   assert.equal(placeholder.ok, false, 'placeholder tokens are refused');
   assert.ok(!placeholder.ok && placeholder.errors.some((e) => e.includes('api.tokenFile')));
-  // what the DaemonSet's command does to `host: auto`
-  text = text.replace(/^host: auto$/m, 'host: worker-3');
-  const r = loadWithTokens(text, '/etc/huatuo-agent/tokens/tokens.yaml', REAL_TOKENS);
+  // the DaemonSet sets AUTOTRACING_HOST to the node name; `host: auto` takes it
+  process.env.AUTOTRACING_HOST = 'worker-3';
+  let r: ReturnType<typeof loadWithTokens>;
+  try {
+    r = loadWithTokens(text, '/etc/huatuo-agent/tokens/tokens.yaml', REAL_TOKENS);
+  } finally {
+    delete process.env.AUTOTRACING_HOST;
+  }
   assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
   assert.equal(r.config.host, 'worker-3');
   assert.equal(r.config.api.listen, '0.0.0.0:19704');

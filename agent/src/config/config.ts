@@ -52,7 +52,8 @@ export type ReloadResult =
   | { ok: false; errors: string[] };
 
 /** Keys the running daemon cannot apply without restarting (listen socket, TLS, server options, database). */
-export const RESTART_REQUIRED_KEYS = ['dataDir', 'api.listen', 'api.tls', 'api.bodyLimit', 'api.rateLimit'] as const;
+// api.bodyLimit and api.rateLimit are read per request, TLS files are reloaded in place; turning TLS on or off needs a restart
+export const RESTART_REQUIRED_KEYS = ['dataDir', 'api.listen', 'api.tls'] as const;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -181,7 +182,8 @@ export function resolveConfig(
   const issues: ConfigIssue[] = [];
 
   // host
-  if (config.host === 'auto') config.host = (opts.hostname ?? osHostname)();
+  // in a pod the host name is the pod's: AUTOTRACING_HOST (e.g. the downward API's spec.nodeName) wins
+  if (config.host === 'auto') config.host = process.env.AUTOTRACING_HOST?.trim() || (opts.hostname ?? osHostname)();
 
   // paths: the default dataDir is relative to the working directory; paths written in a file are
   // relative to that file's directory.
@@ -338,9 +340,7 @@ export function tracerThresholds<T extends object>(tracerConfig: T): Partial<T> 
 }
 
 /** A copy safe to log or serve: token values replaced by how many there are. */
-export function redactConfig(
-  config: AgentConfig
-): Omit<AgentConfig, 'api'> & {
+export function redactConfig(config: AgentConfig): Omit<AgentConfig, 'api'> & {
   api: Omit<AgentConfig['api'], 'tokens'> & { tokens: { read: number; admin: number } };
 } {
   const c = structuredClone(config);

@@ -147,3 +147,15 @@ test('cgroupRef labels unknown non-root cgroups generically', () => {
   assert.equal(cgroupRef('/'), null);
   assert.equal(cgroupRef(`/docker/${ID}`)?.runtime, 'docker');
 });
+
+test('paths seen from a private cgroup namespace (a pod on a v2 node) lose their leading ups', () => {
+  const id = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
+  const ref = identify(
+    `/../../kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234_5678.slice/cri-containerd-${id}.scope`
+  );
+  assert.equal(ref?.id, id);
+  assert.equal(
+    ref?.cgroup,
+    `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234_5678.slice/cri-containerd-${id}.scope`
+  );
+});

@@ -77,7 +77,11 @@ function ref(id: string, runtime: string, cgroup: string, qos: string | null): C
 
 /** Normalises a cgroup path: leading '/', no trailing '/', no empty components. */
 export function normalizeCgroupPath(path: string): string {
-  const parts = path.split('/').filter(Boolean);
+  // An agent in a private cgroup namespace (a pod on a cgroup v2 node) reads other processes' paths
+  // relative to its own root: "/../../kubepods.slice/…". The part after the ups is the host path below
+  // the common ancestor, which on Kubernetes nodes is the hierarchy root: drop the ups.
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  while (parts[0] === '..') parts.shift();
   return `/${parts.join('/')}`;
 }
 

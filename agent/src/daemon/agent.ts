@@ -62,7 +62,7 @@ export class Agent implements AgentFacade {
   ) {
     this.cfg = config;
     this.log = log;
-    this.hostName = config.host === 'auto' ? os.hostname() : config.host;
+    this.hostName = config.host === 'auto' ? process.env.AUTOTRACING_HOST?.trim() || os.hostname() : config.host;
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.store = openStore(storePath(config.dataDir));
     if (this.store.recovered)
