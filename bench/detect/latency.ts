@@ -67,7 +67,7 @@ function stress(args: string[], procs: string[] = []): ChildProcess {
       '-c',
       `for f in ${procs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --timeout 60s --quiet --temp-path /tmp`,
     ],
-    { stdio: 'ignore' }
+    { stdio: 'ignore', cwd: '/tmp' } // stress-ng leaves files in its working directory when killed
   );
 }
 

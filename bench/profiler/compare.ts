@@ -11,7 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '../..').replace(/\/build$/, '');
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' }, frequency: { type: 'string', default: '99' } },
+  options: {
+    seconds: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    frequency: { type: 'string', default: '99' },
+  },
 });
 const SECONDS = Number(values.seconds);
 // both tools sample at this rate; more samples per second stands in for more CPUs (a 64-CPU host at
@@ -83,7 +87,7 @@ async function oneRun(dir: string) {
   const stress = spawn(
     'stress-ng',
     ['--open', '1', '--timeout', `${SECONDS + 5}s`, '--quiet', '--temp-path', os.tmpdir()],
-    { stdio: 'ignore' }
+    { stdio: 'ignore', cwd: os.tmpdir() } // stress-ng leaves files in its working directory when killed
   );
   await sleep(1000);
   const ours = path.join(dir, 'ours.folded');

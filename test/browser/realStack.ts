@@ -198,7 +198,7 @@ export class Workload {
   output = '';
   constructor(cmd: string, args: string[], opts: { cwd?: string; stdin?: boolean } = {}) {
     this.child = spawn(cmd, args, {
-      cwd: opts.cwd,
+      cwd: opts.cwd ?? os.tmpdir(), // workloads like stress-ng leave files in their working directory when killed
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -71,6 +71,7 @@ test('pid filter: only the target, its user stack symbolized from main to the le
 test('kernel stacks: a syscall-heavy stressor shows its syscall path', async () => {
   const stress = spawn('stress-ng', ['--open', '1', '--timeout', '6s', '--quiet', '--temp-path', '/tmp'], {
     stdio: 'ignore',
+    cwd: '/tmp', // stress-ng --open leaves files in its working directory when killed
   });
   try {
     await sleep(800);

@@ -19,7 +19,8 @@ function stress(args: string[], cgroupProcs: string[] = []): ChildProcess {
       '-c',
       `for f in ${cgroupProcs.join(' ')}; do echo $$ > $f; done; exec stress-ng ${args.join(' ')} --quiet --temp-path /tmp`,
     ],
-    { stdio: 'ignore' }
+    // stress-ng --open leaves files in its working directory when it is killed mid-operation
+    { stdio: 'ignore', cwd: '/tmp' }
   );
   return child;
 }
