@@ -203,6 +203,9 @@ interface ProfileRow {
 
 const EVENT_COLUMNS = `id, type, host, time, time_end, status, error, summary, container_id, container_name, container_runtime,
   container_pod, container_namespace, container_qos, container_cgroup, trigger_json, data_json`;
+export const INSERT_EVENT_SQL = `INSERT INTO events (${EVENT_COLUMNS}, updated_at) VALUES (@id, @type, @host, @time, @time_end,
+  @status, @error, @summary, @container_id, @container_name, @container_runtime, @container_pod, @container_namespace,
+  @container_qos, @container_cgroup, @trigger_json, @data_json, @updated_at)`;
 
 const MAX_LIST_LIMIT = 10_000;
 const MAX_BUCKETS = 100_000;
@@ -240,7 +243,8 @@ function rowToEvent(r: EventRow): AutotracingEvent {
   return e;
 }
 
-function eventParams(e: AutotracingEvent, now: number): Record<string, string | number | null> {
+/** The events row of an event (bulk loaders such as bench/store use it with INSERT_EVENT_SQL). */
+export function eventParams(e: AutotracingEvent, now: number): Record<string, string | number | null> {
   const c = e.container;
   return {
     id: e.id,
@@ -345,11 +349,7 @@ export class Store {
       throw e;
     }
     this.stmts = {
-      insert: this.db.prepare(
-        `INSERT INTO events (${EVENT_COLUMNS}, updated_at) VALUES (@id, @type, @host, @time, @time_end, @status, @error, @summary,
-          @container_id, @container_name, @container_runtime, @container_pod, @container_namespace, @container_qos,
-          @container_cgroup, @trigger_json, @data_json, @updated_at)`
-      ),
+      insert: this.db.prepare(INSERT_EVENT_SQL),
       update: this.db.prepare(
         `UPDATE events SET type=@type, host=@host, time=@time, time_end=@time_end, status=@status, error=@error, summary=@summary,
           container_id=@container_id, container_name=@container_name, container_runtime=@container_runtime,
