@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readPidStat, USER_HZ } from '../../agent/src/host/process';
+import { readProcStat } from '../../agent/src/host/procStat';
 
 export const ROOT = path.resolve(__dirname, '../..').replace(/\/build$/, '');
-export const CLK_TCK = 100;
 
 export function machine(): Record<string, string | number> {
   let commit = 'unknown';
@@ -34,13 +35,8 @@ export function machine(): Record<string, string | number> {
 
 /** user+system CPU seconds of a process so far (all threads), from /proc/PID/stat; null when gone. */
 export function procCpuSeconds(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return null;
-  }
+  const st = readPidStat(pid);
+  return st ? (st.utime + st.stime) / USER_HZ : null;
 }
 
 /** VmRSS / VmHWM in KiB. */
@@ -56,10 +52,8 @@ export function procMem(pid: number): { rssKiB: number; hwmKiB: number } | null 
 
 /** Busy CPU seconds of the whole machine so far (all CPUs, everything but idle and iowait). */
 export function hostBusySeconds(): number {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
-  return (v[0]! + v[1]! + v[2]! + v[5]! + v[6]! + v[7]!) / CLK_TCK;
+  const t = readProcStat().total; // guest time is already inside user
+  return (t.user + t.nice + t.system + t.irq + t.softirq + t.steal) / USER_HZ;
 }
 
 export function loadavg1(): number {

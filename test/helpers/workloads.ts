@@ -2,6 +2,7 @@
 // created in the live hierarchies to stand in for containers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readPidStat, USER_HZ } from '../../agent/src/host/process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -44,13 +45,11 @@ export function spinner(seconds: number, opts: { syscalls?: boolean; cgroupProcs
   return start(workload('spinner'), [String(seconds), ...(opts.syscalls ? ['syscalls'] : [])], opts);
 }
 
-const CLK_TCK = 100;
-
 /** user+system CPU seconds consumed so far by a process (all its threads), from /proc/PID/stat. */
 export function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const st = readPidStat(pid);
+  if (!st) throw new Error(`process ${pid} is gone`);
+  return (st.utime + st.stime) / USER_HZ;
 }
 
 /** Sum of cpuSeconds over several processes, ignoring ones that exited. */
