@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { bpfProgStats } from '../common/timing';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '../..').replace(/\/build$/, '');
@@ -64,16 +65,10 @@ function top(m: Map<string, number>, n: number): [string, number][] {
   return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n);
 }
 
-function bpfProgStats(): { runTimeNs: number; runCnt: number } | null {
+function bpfProgramCost(): { runTimeNs: number; runCnt: number } | null {
   try {
-    const out = JSON.parse(
-      execFileSync('bpftool', ['prog', 'show', 'name', 'profile_sample', '--json'], { encoding: 'utf8' })
-    ) as unknown;
-    const progs = (Array.isArray(out) ? out : [out]) as { run_time_ns?: number; run_cnt?: number }[];
-    return progs.reduce(
-      (a, p) => ({ runTimeNs: a.runTimeNs + (p.run_time_ns ?? 0), runCnt: a.runCnt + (p.run_cnt ?? 0) }),
-      { runTimeNs: 0, runCnt: 0 }
-    );
+    const s = bpfProgStats(['profile_sample']).get('profile_sample');
+    return s ? { runTimeNs: s.ns, runCnt: s.cnt } : null;
   } catch {
     return null;
   }
@@ -100,7 +95,7 @@ async function oneRun(dir: string) {
   );
   const perfRecord = timed(`perf record -F ${HZ} -a -g -o ${perfData} -- sleep ${SECONDS} 2>/dev/null >/dev/null`);
   await sleep((SECONDS - 1) * 1000);
-  const bpf = bpfProgStats();
+  const bpf = bpfProgramCost();
   const [o, r] = await Promise.all([oursRun, perfRecord]);
   const post = await timed(`perf script -i ${perfData} 2>/dev/null | ${fold} > ${perfFolded}`);
   spin.kill('SIGKILL');

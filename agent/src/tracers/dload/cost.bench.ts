@@ -5,28 +5,12 @@
 //    is switched on for the measurement and restored, also on SIGINT/SIGTERM), and the wall time of a context-switch-heavy
 //    workload with and without them.
 import fs from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { DloadTracer } from '../dload';
 import { ProcSweep, BpfSweep } from './sweep';
 import { OffCpuTracker } from '../../bpf/offcpu';
 import { makeTestEnv } from '../../../../test/helpers/tracerEnv';
-
-function stats(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return `mean ${mean.toFixed(3)} ms, p50 ${q(0.5).toFixed(3)}, p99 ${q(0.99).toFixed(3)} (n=${s.length})`;
-}
-
-function time(n: number, f: () => void): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    f();
-    out.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return out;
-}
+import { summarize, timeRuns, bpfProgStats } from '../../../../bench/common/timing';
 
 function threads(): number {
   let n = 0;
@@ -39,19 +23,6 @@ function threads(): number {
     }
   }
   return n;
-}
-
-interface ProgStat {
-  name: string;
-  run_cnt?: number;
-  run_time_ns?: number;
-}
-
-function progStats(names: string[]): Map<string, { cnt: number; ns: number }> {
-  const out = new Map<string, { cnt: number; ns: number }>();
-  const all = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as ProgStat[];
-  for (const p of all) if (names.includes(p.name)) out.set(p.name, { cnt: p.run_cnt ?? 0, ns: p.run_time_ns ?? 0 });
-  return out;
 }
 
 /** stress-ng's context-switch stressor: two processes ping-ponging through a pipe. */
@@ -68,14 +39,14 @@ async function main(): Promise<void> {
   console.log(`host: ${threads()} threads`);
   const tracer = new DloadTracer({ ...env.config.tracers.dload, enabled: false }, env);
   tracer.runTick(Date.now()); // open the iterators, list containers
-  console.log(`dload tick (BPF sweep + detector): ${stats(time(200, () => tracer.runTick(Date.now())))}`);
+  console.log(`dload tick (BPF sweep + detector): ${summarize(timeRuns(200, () => tracer.runTick(Date.now())))}`);
   const list = env.containers.list();
   const bpf = new BpfSweep();
-  console.log(`  BPF count sweep alone:          ${stats(time(200, () => bpf.sample(list, Date.now())))}`);
-  console.log(`  BPF D-task list (capture):      ${stats(time(50, () => bpf.blockedTasks(list, Date.now())))}`);
+  console.log(`  BPF count sweep alone:          ${summarize(timeRuns(200, () => bpf.sample(list, Date.now())))}`);
+  console.log(`  BPF D-task list (capture):      ${summarize(timeRuns(50, () => bpf.blockedTasks(list, Date.now())))}`);
   bpf.close();
   const proc = new ProcSweep();
-  console.log(`  /proc fallback sweep:           ${stats(time(50, () => proc.sample(list, Date.now())))}`);
+  console.log(`  /proc fallback sweep:           ${summarize(timeRuns(50, () => proc.sample(list, Date.now())))}`);
 
   const statsFile = '/proc/sys/kernel/bpf_stats_enabled';
   const before = fs.readFileSync(statsFile, 'utf8').trim();
@@ -89,7 +60,7 @@ async function main(): Promise<void> {
       const t = new OffCpuTracker();
       t.start();
       runs.on.push(switcher());
-      const s = progStats(['offcpu_switch', 'offcpu_wakeup']);
+      const s = bpfProgStats(['offcpu_switch', 'offcpu_wakeup']);
       const w = t.stop();
       for (const [name, v] of s)
         console.log(`  ${name}: ${v.cnt} runs, ${(v.ns / Math.max(1, v.cnt)).toFixed(0)} ns/run`);

@@ -6,41 +6,13 @@
 //    for the measurement and restored, also on SIGINT/SIGTERM), and the wall time of a process that
 //    allocates and touches 2 GiB as fast as it can, with and without the sampler.
 import fs from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { MemburstTracer } from '../memburst';
 import { BpfRss, ProcRss } from './rss';
 import { AllocSampler } from '../../bpf/memalloc';
 import { makeTestEnv } from '../../../../test/helpers/tracerEnv';
 import { workload } from '../../../../test/helpers/workloads';
-
-function stats(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return `mean ${mean.toFixed(3)} ms, p50 ${q(0.5).toFixed(3)}, p99 ${q(0.99).toFixed(3)} (n=${s.length})`;
-}
-
-function time(n: number, f: () => void): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    f();
-    out.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return out;
-}
-
-interface ProgStat {
-  name: string;
-  run_cnt?: number;
-  run_time_ns?: number;
-}
-
-function progStat(name: string): { cnt: number; ns: number } | null {
-  const all = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as ProgStat[];
-  const p = all.find((x) => x.name === name);
-  return p ? { cnt: p.run_cnt ?? 0, ns: p.run_time_ns ?? 0 } : null;
-}
+import { summarize, timeRuns, bpfProgStats } from '../../../../bench/common/timing';
 
 function grow(): number {
   const t = Date.now();
@@ -55,13 +27,13 @@ async function main(): Promise<void> {
   const procs = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).length;
   console.log(`host: ${procs} processes`);
   console.log(
-    `memburst tick (meminfo+vmstat+PSI+BPF RSS sweep+rules): ${stats(time(200, () => tracer.runTick(Date.now())))}`
+    `memburst tick (meminfo+vmstat+PSI+BPF RSS sweep+rules): ${summarize(timeRuns(200, () => tracer.runTick(Date.now())))}`
   );
   const bpf = new BpfRss();
-  console.log(`  BPF RSS sweep alone:     ${stats(time(200, () => bpf.sweep()))}`);
+  console.log(`  BPF RSS sweep alone:     ${summarize(timeRuns(200, () => bpf.sweep()))}`);
   bpf.close();
   const proc = new ProcRss();
-  console.log(`  /proc RSS sweep (statm): ${stats(time(50, () => proc.sweep()))}`);
+  console.log(`  /proc RSS sweep (statm): ${summarize(timeRuns(50, () => proc.sweep()))}`);
 
   const statsFile = '/proc/sys/kernel/bpf_stats_enabled';
   const before = fs.readFileSync(statsFile, 'utf8').trim();
@@ -75,7 +47,7 @@ async function main(): Promise<void> {
       const s = new AllocSampler({ samplePeriod: env.config.tracers.memburst.allocSamplePeriod });
       s.start();
       runs.on.push(grow());
-      const p = progStat('alloc_sample');
+      const p = bpfProgStats(['alloc_sample']).get('alloc_sample');
       const w = s.stop();
       if (p)
         console.log(
