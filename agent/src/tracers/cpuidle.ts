@@ -24,7 +24,7 @@ import { readCgroupProcs } from '../host/cgroupFiles';
 import type { CgroupFilter } from '../bpf/profiler';
 import { SpikeDetector, type Reading, type SpikeRule } from './detector';
 import { Tracer, manualTrigger, type Candidate, type ManualRequest, type TracerEnv } from './tracer';
-import { captureCpu, describeTop, round } from './cpu/capture';
+import { captureCpu, containerOfCgroupId, describeTop, round } from './cpu/capture';
 
 type Rule = 'user' | 'sys' | 'total';
 const RULES: Rule[] = ['total', 'user', 'sys'];
@@ -109,22 +109,6 @@ export class CpuidleDetector {
     for (const k of [...this.states.keys()]) if (!seen.has(k)) this.states.delete(k);
     return out;
   }
-}
-
-/** kernfs ids (= inode numbers) of a cgroup directory and its descendants. */
-export function cgroupIds(dir: string): Set<string> {
-  const out = new Set<string>();
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    try {
-      out.add(fs.statSync(d, { bigint: true }).ino.toString());
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) stack.push(path.join(d, e.name));
-    } catch {
-      /* removed meanwhile */
-    }
-  }
-  return out;
 }
 
 /** Every pid in a cgroup directory and its descendants. */
@@ -252,14 +236,13 @@ export class CpuidleTracer extends Tracer<CpuidleConfig> {
         const t0 = Date.now();
         // the host-wide look-back, narrowed to this container's cgroups (ids in the hierarchy it recorded)
         const lookback = (await env.lookback?.before()) ?? null;
-        const lookbackDir = env.lookback?.hierarchy === 'unified' ? listed.dirs.unified : listed.dirs.cpu;
-        const ids = lookback && lookbackDir ? cgroupIds(lookbackDir) : null;
+        const owner = lookback && env.lookback ? containerOfCgroupId(env, env.lookback.hierarchy) : null;
         const r = await captureCpu(ctx, env, {
           frequency: cfg.frequency,
           cgroup: filter,
           recordHierarchy: filter.hierarchy,
           pids: () => (fs.existsSync(filter.dir) ? cgroupPids(filter.dir) : null),
-          before: lookback && ids?.size ? { window: lookback, filter: (s) => ids.has(s.cgroupId.toString()) } : null,
+          before: lookback && owner ? { window: lookback, filter: (s) => owner(s.cgroupId)?.ref.id === ref.id } : null,
         });
         const elapsed = Date.now() - t0;
         const thr1 = throttleDir ? readCpuStat(throttleDir) : null;

@@ -10,6 +10,8 @@ import type { Profile } from '../../profiles/model';
 import type { CaptureContext } from '../../capture/manager';
 import type { ContainerRef } from '../../events/event';
 import type { TracerEnv } from '../tracer';
+import type { ListedCgroup } from '../../containers';
+import { CgroupIdResolver } from '../../bpf/cgroupIds';
 import { snapshotProcesses, cpuBetween, type ProcSnapshot, type ProcCpu } from './processes';
 
 export interface TopProcess {
@@ -83,19 +85,14 @@ export function round(x: number, digits = 1): number {
   return Math.round(x * m) / m;
 }
 
-/** cgroup kernfs id → container, for processes that exited before we could read /proc/PID/cgroup. */
-function containerByCgroupId(env: TracerEnv, hierarchy: 'unified' | 'v1-cpu'): Map<string, ContainerRef> {
-  const out = new Map<string, ContainerRef>();
-  for (const c of env.containers.list()) {
-    const dir = hierarchy === 'unified' ? c.dirs.unified : c.dirs.cpu;
-    if (!dir) continue;
-    try {
-      out.set(fs.statSync(dir, { bigint: true }).ino.toString(), c.ref);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
+/** A resolver of the cgroup ids a profile recorded (one hierarchy) to the host's containers. */
+export function containerOfCgroupId(
+  env: TracerEnv,
+  hierarchy: 'unified' | 'v1-cpu'
+): (id: bigint) => ListedCgroup | null {
+  const resolver = new CgroupIdResolver('cpu');
+  resolver.update(env.containers.list());
+  return hierarchy === 'unified' ? (id) => resolver.resolve(-1n, id) : (id) => resolver.resolve(id, -1n);
 }
 
 export async function captureCpu(
@@ -130,7 +127,8 @@ export async function captureCpu(
         durationMs: opts.before.window.endedAt - opts.before.window.startedAt,
       };
   }
-  const byCgroupId = containerByCgroupId(env, opts.recordHierarchy);
+  // for processes that exited before /proc/PID/cgroup could be read
+  const byCgroupId = containerOfCgroupId(env, opts.recordHierarchy);
 
   // top by samples, then anyone with more sys time than the last of those (a process can burn sys in
   // short bursts the sampler caught less of)
@@ -147,7 +145,7 @@ export async function captureCpu(
   for (const [pid, p] of chosen) {
     const c: ProcCpu | undefined = cpu.get(pid);
     const alive = fs.existsSync(`/proc/${pid}`);
-    const container = alive ? env.containers.forPid(pid) : p ? (byCgroupId.get(p.cgroupId) ?? null) : null;
+    const container = alive ? env.containers.forPid(pid) : p ? (byCgroupId(BigInt(p.cgroupId))?.ref ?? null) : null;
     top.push({
       pid,
       comm: p?.comm ?? c?.comm ?? '?',
