@@ -70,7 +70,9 @@ export class Symbolizer {
       const starttime = this.starttime(pid);
       if (starttime === null) continue;
       const have = this.remembered.get(pid);
-      if (have && have.starttime === starttime && now - have.at < 1000) continue;
+      // live processes are symbolized from their current maps; these copies only serve ones that exit,
+      // so a copy up to 30 s old is enough (the look-back observes every second)
+      if (have && have.starttime === starttime && now - have.at < 30_000) continue;
       const maps = this.readMaps(pid);
       if (!maps) continue;
       this.remembered.set(pid, { starttime, maps, at: now });
