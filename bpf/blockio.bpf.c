@@ -1,23 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Block IO capture for the iotracing tracer: every request's queue and device time, per-CPU latency
  * histograms per disk, and attribution of each request to the process, cgroup and file it was
- * submitted for. Only tracepoints (BTF-typed) and one task iterator; no kprobes, nothing
- * filesystem-specific.
+ * submitted for. Tracepoints (BTF-typed), fentry or kprobes where a kernel lacks a tracepoint, and one
+ * task iterator; nothing filesystem-specific. One source for kernels 5.10 … 7.x (see compat.h):
+ * user space picks each hook's variant from the kernel's BTF (agent/src/bpf/blockio.ts).
  *
- *  block_io_start (submitter's context, request + its first bio)
+ *  submission, in the submitter's context: block_io_start (6.5+, request + its first bio), or before
+ *  6.5 block_getrq (the bio that starts a new request) linked to its request at block_rq_issue
  *      → who and which file: the first page's mapping → inode for page-cache IO; for iomap direct IO
  *        the bio's own iomap_dio (bi_private) → iocb → file, else the file of the iomap DIO the task
- *        began last (iomap_dio_rw_begin); for writeback the task that dirtied the inode during the
- *        window (writeback_dirty_folio), else the bio's blkcg (cgroup writeback), else the flusher
- *        itself, labelled as such. One small record per in-flight request (`links`): the only
- *        per-request map, there because the completion runs in no context of the submitter.
+ *        began last (iomap_dio_rw_begin / __iomap_dio_rw); for writeback the task that dirtied the inode
+ *        during the window (writeback_dirty_folio / _page), else the bio's blkcg (cgroup writeback),
+ *        else the flusher itself, labelled as such. One small record per in-flight request (`links`):
+ *        the only per-request map, there because the completion runs in no context of the submitter.
  *  block_rq_complete
  *      → q2c = now - rq->start_time_ns and d2c = now - rq->io_start_time_ns: the request's own
  *        timestamps, no start-time map; per-CPU log2 histograms per disk; the request's record is
  *        folded into the per-CPU (process, file) aggregate. Queues that do not stamp
  *        io_start_time_ns (no QUEUE_FLAG_STATS) get their issue time from block_rq_issue.
- *  mm_filemap_get_pages / mm_filemap_fault / writeback_dirty_folio
- *      → filesystem-level bytes per process and file (what it asked of the page cache).
+ *  page-cache reads / faults (mm_filemap_* tracepoints, or fentry/kprobe on the functions they sit in)
+ *  and pages dirtied → filesystem-level bytes per process and file (what it asked of the page cache).
  *  sched_switch → tasks that waited in io_schedule (in_iowait) longer than the stall threshold,
  *      with their kernel stack, sent when they run again; iter/task reports the ones still waiting.
  * File names are walked from the inode's dentry once per file and sent through the ring buffer;
@@ -27,11 +29,12 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "common.h"
+#include "taskinfo.h"
+#include "compat.h"
 #include "blockio.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define PF_KTHREAD 0x00200000
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 #define S_IFBLK 0060000
@@ -47,6 +50,12 @@ const volatile bool record_cg_v1 = false; /* also record the cgroup of the v1 cp
 const volatile bool track_dirtier = true;  /* charge writeback to the task that dirtied the inode */
 const volatile bool track_stalls = true;
 const volatile bool track_fs = true;
+/* BPF_MAP_TYPE_TASK_STORAGE (5.11): per-task state freed with the task. Without it `tasks` is an LRU
+ * hash keyed by thread id (user space switches the map's type before load). */
+const volatile bool have_task_storage = false;
+/* No block_io_start (before 6.5): submissions are recorded per bio at block_getrq and linked to their
+ * request when it is issued. */
+const volatile bool link_at_issue = false;
 
 /* Kernel addresses of bio completion functions (from /proc/kallsyms; 0 unknown): a bio ending in
  * iomap_dio_bio_end_io is direct IO whose bi_private is the struct iomap_dio of the call, so its file
@@ -63,11 +72,6 @@ const volatile int queue_flag_stats = -1;
 __u32 need_issue_ts = 0;
 
 static const struct hist_val zero_hist;
-
-/* A kernel address we read as a number, typed again for direct (fault-safe) loads: much cheaper than a
- * bpf_probe_read_kernel() call per field. Kernel 6.2+. */
-extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
-#define AS(type, p) ((struct type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(struct type)))
 
 struct link_val {
 	struct io_key key;
@@ -103,6 +107,8 @@ struct task_ctx {
 	__u64 rd_index;
 };
 
+static const struct task_ctx zero_task_ctx;
+
 struct pending {
 	struct io_key key;
 	__u64 inode;
@@ -118,6 +124,16 @@ struct {
 	__type(key, __u64); /* struct request * */
 	__type(value, struct link_val);
 } links SEC(".maps");
+
+/* Before block_io_start (6.5): the submission record of a bio that starts a request (block_getrq),
+ * moved to `links` when its request is issued. LRU: a bio that never becomes a request (its request
+ * failed to allocate, or it was merged) ages out instead of filling the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct bio * */
+	__type(value, struct link_val);
+} bio_links SEC(".maps");
 
 /* Per CPU: completions of one process's requests to one file land on every CPU; per-CPU values need
  * no atomics and no shared cache line. Allocated on first use of a key. */
@@ -152,8 +168,10 @@ struct {
 	__type(value, __u8);
 } names_seen SEC(".maps");
 
+/* Task storage where the kernel has it; else (user space switches type, flags and size before load)
+ * an LRU hash keyed by thread id. */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(type, AT_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct task_ctx);
@@ -230,35 +248,35 @@ static __always_inline void max_u64(__u64 *slot, __u64 v)
 		*slot = v;
 }
 
-static __always_inline __u32 kdev(__u32 major, __u32 minor)
+/* Per-task state: task storage, or the LRU hash by thread id (see `tasks`). `t` may be a BTF-typed
+ * task (always, where task storage exists) or a plain address (5.10's current task). */
+static __always_inline struct task_ctx *task_ctx_get(struct task_struct *t, bool create)
 {
-	return (major << MINORBITS) | minor;
+	if (have_task_storage)
+		return bpf_task_storage_get(&tasks, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	__u32 tid = BPF_CORE_READ(t, pid);
+	struct task_ctx *c = bpf_map_lookup_elem(&tasks, &tid);
+	if (c || !create)
+		return c;
+	bpf_map_update_elem(&tasks, &tid, &zero_task_ctx, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&tasks, &tid);
 }
 
-static __always_inline __u64 cgroup_id_of(struct cgroup *cg)
-{
-	return cg ? cg->kn->id : 0;
-}
-
-/* t: a BTF-typed task (current, a tracepoint argument, the iterator's task). */
+/* The task's cgroup ids: unified, and (record_cg_v1) in the v1 hierarchy of the cpu controller. */
 static __always_inline void task_cgroups(struct task_struct *t, __u64 *cg, __u64 *cg_v1)
 {
-	struct css_set *cgroups = t->cgroups;
-	*cg = cgroup_id_of(cgroups->dfl_cgrp);
+	*cg = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 	*cg_v1 = 0;
 	if (record_cg_v1) {
-		struct cgroup_subsys_state *css = NULL;
 		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
 		if (id >= 0 && id < 16) /* CGROUP_SUBSYS_COUNT is below 16 everywhere */
-			bpf_core_read(&css, sizeof(css), &cgroups->subsys[id]);
-		if (css)
-			*cg_v1 = cgroup_id_of(AS(cgroup_subsys_state, css)->cgroup);
+			*cg_v1 = task_css_cgroup_id(t, id);
 	}
 }
 
 static __always_inline void set_owner_current(struct io_key *k, struct task_struct *t)
 {
-	k->tgid = t->tgid;
+	k->tgid = BPF_CORE_READ(t, tgid);
 	task_cgroups(t, &k->cg, &k->cg_v1);
 	bpf_get_current_comm(k->comm, sizeof(k->comm));
 }
@@ -266,18 +284,7 @@ static __always_inline void set_owner_current(struct io_key *k, struct task_stru
 /* The folio a page belongs to (compound head). */
 static __always_inline struct page *page_head(struct page *page)
 {
-	/* a union with lru.next: the verifier would type a direct load as a pointer */
-	unsigned long ch = 0;
-	bpf_core_read(&ch, sizeof(ch), &page->compound_head);
-	if (ch & 1)
-		return AS(page, ch - 1);
-	return page;
-}
-
-static __always_inline unsigned long page_flags(struct page *page)
-{
-	/* memdesc_flags_t (6.18) or unsigned long (before): one word either way */
-	return *(unsigned long *)&page->flags;
+	return (struct page *)compound_head_of(page);
 }
 
 static __always_inline bool flag_set(unsigned long flags, int bit)
@@ -285,18 +292,23 @@ static __always_inline bool flag_set(unsigned long flags, int bit)
 	return bit >= 0 && bit < 64 && (flags & (1UL << bit));
 }
 
-static __always_inline __u64 folio_bytes(struct folio *folio)
+/* Bytes of a folio (or of the compound page whose head `head` is). */
+static __always_inline __u64 folio_bytes(void *head)
 {
 	__u64 size = 1ULL << page_shift;
-	unsigned long flags = *(unsigned long *)&folio->flags;
-	if (!flag_set(flags, bpf_core_enum_value(enum pageflags, PG_head)))
+	if (!flag_set(page_flags_word(head), bpf_core_enum_value(enum pageflags, PG_head)))
 		return size;
-	__u32 order = 0;
-	if (bpf_core_field_exists(folio->_flags_1))
-		order = folio->_flags_1 & 0xff;
-	if (order > 20)
-		order = 0;
-	return size << order;
+	return size << folio_order_of(head);
+}
+
+static __always_inline __u32 inode_mode(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_mode);
+}
+
+static __always_inline bool inode_is(struct inode *inode, __u32 type)
+{
+	return (inode_mode(inode) & S_IFMT) == type;
 }
 
 /* Send a file's name once per window: components from the file up to its filesystem root. */
@@ -324,7 +336,7 @@ static __noinline void emit_name(__u64 inode_ptr, __u32 sb_dev, __u64 ino)
 	if (!first) {
 		r->flags = NAME_NO_DENTRY;
 	} else {
-		struct dentry *d = (struct dentry *)((void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias));
+		struct dentry *d = dentry_of_alias(first);
 		if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
 			r->flags |= NAME_DELETED;
 		int i;
@@ -373,11 +385,6 @@ static __always_inline struct io_val *agg_get(struct io_key *k, __u64 inode_ptr)
 	return bpf_map_lookup_elem(&agg, k);
 }
 
-static __always_inline bool inode_is(struct inode *inode, __u32 type)
-{
-	return (inode->i_mode & S_IFMT) == type;
-}
-
 /* Remember who dirtied this inode, for the writeback that follows. */
 static __always_inline void note_dirtier(struct inode *host, struct task_struct *t, __u32 tgid)
 {
@@ -407,13 +414,11 @@ static __always_inline void pending_flush(struct pending *p)
 	p->inode = 0;
 }
 
-static __always_inline void fs_event(struct address_space *mapping, __u64 bytes, __u32 flags)
+static __always_inline void fs_event(struct inode *host, struct task_struct *t, __u64 bytes, __u32 flags)
 {
-	struct inode *host = mapping->host;
 	if (!host || !inode_is(host, S_IFREG))
 		return;
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u32 tgid = t->tgid;
+	__u32 tgid = BPF_CORE_READ(t, tgid);
 	__u32 zero = 0;
 	struct pending *p = bpf_map_lookup_elem(&fs_pending, &zero);
 	if (!p)
@@ -427,8 +432,8 @@ static __always_inline void fs_event(struct address_space *mapping, __u64 bytes,
 	pending_flush(p);
 	__builtin_memset(&p->key, 0, sizeof(p->key));
 	p->key.flags = flags;
-	p->key.ino = host->i_ino;
-	p->key.sb_dev = host->i_sb->s_dev;
+	p->key.ino = BPF_CORE_READ(host, i_ino);
+	p->key.sb_dev = BPF_CORE_READ(host, i_sb, s_dev);
 	set_owner_current(&p->key, t);
 	p->inode = (__u64)host;
 	p->ops = 1;
@@ -438,64 +443,159 @@ static __always_inline void fs_event(struct address_space *mapping, __u64 bytes,
 		note_dirtier(host, t, tgid);
 }
 
-SEC("tp_btf/writeback_dirty_folio")
-int BPF_PROG(dirty_folio, struct folio *folio, struct address_space *mapping)
+/* A page or folio of `mapping` was dirtied by the current task. */
+static __always_inline void on_dirty(void *head, struct address_space *mapping)
 {
 	if (!mapping)
-		return 0;
+		return;
+	struct inode *host = BPF_CORE_READ(mapping, host);
+	struct task_struct *t = current_task();
 	if (track_fs) {
-		fs_event(mapping, folio_bytes(folio), IOF_FS | IOF_WRITE);
+		fs_event(host, t, folio_bytes(head), IOF_FS | IOF_WRITE);
 	} else if (track_dirtier) {
-		struct inode *host = mapping->host;
-		if (host && inode_is(host, S_IFREG)) {
-			struct task_struct *t = bpf_get_current_task_btf();
-			note_dirtier(host, t, t->tgid);
-		}
+		if (host && inode_is(host, S_IFREG))
+			note_dirtier(host, t, BPF_CORE_READ(t, tgid));
 	}
+}
+
+/* 5.16+: folios. `void *`: struct folio is not in every kernel's vmlinux.h. */
+SEC("?tp_btf/writeback_dirty_folio")
+int BPF_PROG(dirty_folio, void *folio, struct address_space *mapping)
+{
+	on_dirty(folio, mapping);
 	return 0;
 }
 
-SEC("tp_btf/mm_filemap_get_pages")
-int BPF_PROG(filemap_get_pages, struct address_space *mapping, unsigned long index, unsigned long last_index)
+/* before folios: one page at a time */
+SEC("?tp_btf/writeback_dirty_page")
+int BPF_PROG(dirty_page, struct page *page, struct address_space *mapping)
+{
+	on_dirty(page_head(page), mapping);
+	return 0;
+}
+
+/* A buffered read of pages [index, last_index] of `mapping`. filemap_read reports each batch with the
+ * range up to the end of the whole read: count a read once, when it starts (same task and file, same
+ * end, higher index = the next batch). The per-CPU slot answers most batches; the task's own record
+ * covers a migration to another CPU or other IO on this CPU in between. */
+static __always_inline void on_read(struct address_space *mapping, __u64 index, __u64 last_index)
 {
 	if (!track_fs || !mapping || last_index < index)
-		return 0;
-	/* filemap_read calls this once per batch with the range up to the end of the whole read: count a
-	 * read once, when it starts (same task and file, same end, higher index = the next batch). The
-	 * per-CPU slot answers most batches; the task's own record covers a migration to another CPU or
-	 * other IO on this CPU in between. */
+		return;
 	__u32 zero = 0;
 	struct pending *p = bpf_map_lookup_elem(&fs_pending, &zero);
 	if (!p)
-		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct inode *host = mapping->host;
-	if (p->ops && p->inode == (__u64)host && p->key.tgid == t->tgid && p->key.flags == IOF_FS &&
+		return;
+	struct task_struct *t = current_task();
+	struct inode *host = BPF_CORE_READ(mapping, host);
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+	if (p->ops && p->inode == (__u64)host && p->key.tgid == tgid && p->key.flags == IOF_FS &&
 	    p->rd_last == last_index && index > p->rd_index) {
 		p->rd_index = index;
-		return 0;
+		return;
 	}
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct task_ctx *tc = task_ctx_get(t, true);
 	if (tc) {
 		if (tc->rd_inode == (__u64)host && tc->rd_last == last_index && index > tc->rd_index) {
 			tc->rd_index = index;
-			return 0;
+			return;
 		}
 		tc->rd_inode = (__u64)host;
 		tc->rd_last = last_index;
 		tc->rd_index = index;
 	}
-	fs_event(mapping, (last_index - index + 1) << page_shift, IOF_FS);
+	fs_event(host, t, (last_index - index + 1) << page_shift, IOF_FS);
 	p->rd_last = last_index;
 	p->rd_index = index;
+}
+
+SEC("?tp_btf/mm_filemap_get_pages")
+int BPF_PROG(filemap_get_pages, struct address_space *mapping, unsigned long index, unsigned long last_index)
+{
+	on_read(mapping, index, last_index);
 	return 0;
 }
 
-SEC("tp_btf/mm_filemap_fault")
+/* Kernels without the tracepoint: the function it sits in, filemap_get_pages(iocb, count, …) (6.3+)
+ * or filemap_get_pages(iocb, iter, …) (5.12–6.2), which reads [ki_pos, ki_pos + count) of the file;
+ * before that the read's entry point, generic_file_buffered_read(iocb, iter, …), once per read. */
+static __always_inline void on_read_iocb(struct kiocb *iocb, __u64 count)
+{
+	if (!count)
+		return;
+	struct address_space *mapping = BPF_CORE_READ(iocb, ki_filp, f_mapping);
+	__u64 pos = BPF_CORE_READ(iocb, ki_pos);
+	on_read(mapping, pos >> page_shift, (pos + count - 1) >> page_shift);
+}
+
+SEC("?fentry/filemap_get_pages")
+int BPF_PROG(filemap_get_pages_fentry, struct kiocb *iocb, size_t count)
+{
+	on_read_iocb(iocb, count);
+	return 0;
+}
+
+SEC("?kprobe/filemap_get_pages")
+int BPF_KPROBE(filemap_get_pages_kprobe, struct kiocb *iocb, size_t count)
+{
+	on_read_iocb(iocb, count);
+	return 0;
+}
+
+SEC("?fentry/filemap_get_pages")
+int BPF_PROG(filemap_get_pages_iter_fentry, struct kiocb *iocb, struct iov_iter *iter)
+{
+	on_read_iocb(iocb, BPF_CORE_READ(iter, count));
+	return 0;
+}
+
+SEC("?kprobe/filemap_get_pages")
+int BPF_KPROBE(filemap_get_pages_iter_kprobe, struct kiocb *iocb, struct iov_iter *iter)
+{
+	on_read_iocb(iocb, BPF_CORE_READ(iter, count));
+	return 0;
+}
+
+SEC("?fentry/generic_file_buffered_read")
+int BPF_PROG(buffered_read_fentry, struct kiocb *iocb, struct iov_iter *iter)
+{
+	on_read_iocb(iocb, BPF_CORE_READ(iter, count));
+	return 0;
+}
+
+SEC("?kprobe/generic_file_buffered_read")
+int BPF_KPROBE(buffered_read_kprobe, struct kiocb *iocb, struct iov_iter *iter)
+{
+	on_read_iocb(iocb, BPF_CORE_READ(iter, count));
+	return 0;
+}
+
+static __always_inline void on_fault(struct address_space *mapping)
+{
+	if (!track_fs || !mapping)
+		return;
+	fs_event(BPF_CORE_READ(mapping, host), current_task(), 1ULL << page_shift, IOF_FS);
+}
+
+SEC("?tp_btf/mm_filemap_fault")
 int BPF_PROG(filemap_fault, struct address_space *mapping, unsigned long index)
 {
-	if (track_fs && mapping)
-		fs_event(mapping, 1ULL << page_shift, IOF_FS);
+	on_fault(mapping);
+	return 0;
+}
+
+/* Kernels without the tracepoint: filemap_fault(vmf), the page-cache fault handler itself. */
+SEC("?fentry/filemap_fault")
+int BPF_PROG(filemap_fault_fentry, struct vm_fault *vmf)
+{
+	on_fault(BPF_CORE_READ(vmf, vma, vm_file, f_mapping));
+	return 0;
+}
+
+SEC("?kprobe/filemap_fault")
+int BPF_KPROBE(filemap_fault_kprobe, struct vm_fault *vmf)
+{
+	on_fault(BPF_CORE_READ(vmf, vma, vm_file, f_mapping));
 	return 0;
 }
 
@@ -505,26 +605,47 @@ int BPF_PROG(filemap_fault, struct address_space *mapping, unsigned long index)
  * completion, e.g. btrfs): the file of the task's latest iomap DIO, trusted for STASH_NS. */
 #define STASH_NS 2000000000ULL
 
-SEC("tp_btf/iomap_dio_rw_begin")
-int BPF_PROG(dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags, size_t done_before)
+static __always_inline void on_dio_begin(struct kiocb *iocb)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct task_ctx *tc = task_ctx_get(current_task(), true);
 	if (!tc)
-		return 0;
-	struct inode *inode = iocb->ki_filp->f_inode;
+		return;
+	struct inode *inode = BPF_CORE_READ(iocb, ki_filp, f_inode);
 	tc->dio_iocb = (__u64)iocb;
 	tc->dio_inode = (__u64)inode;
-	tc->dio_ino = inode->i_ino;
-	tc->dio_sb_dev = inode->i_sb->s_dev;
+	tc->dio_ino = BPF_CORE_READ(inode, i_ino);
+	tc->dio_sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	tc->dio_ns = bpf_ktime_get_ns();
+}
+
+SEC("?tp_btf/iomap_dio_rw_begin")
+int BPF_PROG(dio_begin, struct kiocb *iocb)
+{
+	on_dio_begin(iocb);
+	return 0;
+}
+
+/* Kernels without the tracepoint (before 6.4): the function it sits in. */
+SEC("?fentry/__iomap_dio_rw")
+int BPF_PROG(dio_begin_fentry, struct kiocb *iocb)
+{
+	on_dio_begin(iocb);
+	return 0;
+}
+
+SEC("?kprobe/__iomap_dio_rw")
+int BPF_KPROBE(dio_begin_kprobe, struct kiocb *iocb)
+{
+	on_dio_begin(iocb);
 	return 0;
 }
 
 /* ---- block requests ---- */
 
-static __always_inline void classify(struct bio *bio, __u32 op, struct link_val *lv, struct task_struct *t)
+/* Who and which file a request is for, from its first bio, in the submitter's context. */
+static __always_inline void classify(struct bio *bio, __u32 op, struct link_val *lv)
 {
+	struct task_struct *t = current_task();
 	struct io_key *k = &lv->key;
 	bool write = op == 1;
 	if (write)
@@ -535,9 +656,9 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		k->flags |= IOF_SYNC;
 	if (flag_set(opf, bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD)))
 		k->flags |= IOF_READAHEAD;
-	if (t->flags & PF_KTHREAD)
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
 		k->flags |= IOF_KTHREAD;
-	k->dev = bio->bi_bdev->bd_dev;
+	k->dev = bio_dev(bio);
 
 	/* the first page of the bio says whose data it is
 	 * (not bi_vcnt: a split or cloned bio shares its parent's vector and has bi_vcnt 0) */
@@ -548,37 +669,36 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		struct page *pg = NULL;
 		bpf_core_read(&pg, sizeof(pg), &vec[idx & 0xffff].bv_page);
 		if (pg)
-			head = page_head(AS(page, pg));
+			head = page_head(pg);
 	}
 	unsigned long mapping = 0;
 	unsigned long pflags = 0;
 	if (head) {
 		/* read as a number (it may carry the anon/movable tag bits) */
 		bpf_core_read(&mapping, sizeof(mapping), &head->mapping);
-		pflags = page_flags(head);
+		pflags = page_flags_word(head);
 	}
 
 	struct inode *host = NULL;
 	if (mapping && !(mapping & MAPPING_FLAGS))
-		host = AS(address_space, mapping)->host;
+		host = BPF_CORE_READ((struct address_space *)mapping, host);
 	bool busy = host && flag_set(pflags, write ? bpf_core_enum_value(enum pageflags, PG_writeback)
 						   : bpf_core_enum_value(enum pageflags, PG_locked));
 	/* page-cache IO in flight (locked for reading, under writeback) needs no more; else is this bio
 	 * iomap direct IO (its completion says so, and carries the file), or is the task inside one? */
 	struct inode *dio_inode = NULL;
 	if (!busy && iomap_dio_end_io) {
-		struct bio *b = bio;
-		unsigned long end_io = (unsigned long)b->bi_end_io;
+		unsigned long end_io = (unsigned long)bio->bi_end_io;
+		void *priv = bio->bi_private;
 		if (bio_chain_end_io && end_io == bio_chain_end_io) {
-			b = AS(bio, b->bi_private);
-			end_io = (unsigned long)b->bi_end_io;
+			struct bio *parent = priv;
+			end_io = (unsigned long)BPF_CORE_READ(parent, bi_end_io);
+			priv = BPF_CORE_READ(parent, bi_private);
 		}
-		if (end_io == iomap_dio_end_io) {
-			struct iomap_dio *dio = AS(iomap_dio, b->bi_private);
-			dio_inode = dio->iocb->ki_filp->f_inode;
-		}
+		if (end_io == iomap_dio_end_io)
+			dio_inode = BPF_CORE_READ((struct iomap_dio *)priv, iocb, ki_filp, f_inode);
 	}
-	struct task_ctx *tc = busy || dio_inode ? NULL : bpf_task_storage_get(&tasks, t, 0, 0);
+	struct task_ctx *tc = busy || dio_inode ? NULL : task_ctx_get(t, false);
 	bool in_dio = dio_inode || (tc && tc->dio_iocb && bpf_ktime_get_ns() - tc->dio_ns < STASH_NS);
 
 	if (host && inode_is(host, S_IFBLK)) {
@@ -592,8 +712,8 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 	if (host) {
 		if (busy || !in_dio) {
 			/* page-cache IO of this file: readahead/read by the reader, or writeback */
-			k->ino = host->i_ino;
-			k->sb_dev = host->i_sb->s_dev;
+			k->ino = BPF_CORE_READ(host, i_ino);
+			k->sb_dev = BPF_CORE_READ(host, i_sb, s_dev);
 			lv->inode = (__u64)host;
 			if (!write) {
 				set_owner_current(k, t);
@@ -602,7 +722,7 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 			k->flags |= IOF_WRITEBACK;
 			__u64 ip = (__u64)host;
 			struct dirtier_val *d = track_dirtier ? bpf_map_lookup_elem(&dirtier, &ip) : NULL;
-			__u32 me = t->tgid;
+			__u32 me = BPF_CORE_READ(t, tgid);
 			if (d) {
 				k->tgid = d->tgid;
 				k->cg = d->cg;
@@ -618,7 +738,7 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 				struct blkcg_gq *blkg = bio->bi_blkg;
 				struct cgroup_subsys_state *css = blkg ? &blkg->blkcg->css : NULL;
 				if (css && css->parent) {
-					k->blkcg = cgroup_id_of(css->cgroup);
+					k->blkcg = BPF_CORE_READ(css, cgroup, kn, id);
 					k->flags |= IOF_BLKCG;
 					k->submitter = me;
 					return;
@@ -638,8 +758,8 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 	set_owner_current(k, t);
 	if (dio_inode) {
 		k->flags |= IOF_DIRECT;
-		k->ino = dio_inode->i_ino;
-		k->sb_dev = dio_inode->i_sb->s_dev;
+		k->ino = BPF_CORE_READ(dio_inode, i_ino);
+		k->sb_dev = BPF_CORE_READ(dio_inode, i_sb, s_dev);
 		lv->inode = (__u64)dio_inode;
 		stat_add(ST_DIO, 1);
 		return;
@@ -658,7 +778,8 @@ static __always_inline void classify(struct bio *bio, __u32 op, struct link_val 
 		k->flags |= IOF_META; /* kernel buffers outside the page cache (e.g. XFS metadata, logs) */
 }
 
-SEC("tp_btf/block_io_start")
+/* 6.5+: the request and its first bio, in the submitter's context. */
+SEC("?tp_btf/block_io_start")
 int BPF_PROG(io_start, struct request *rq)
 {
 	__u32 op = rq->cmd_flags & REQ_OP_MASK;
@@ -668,7 +789,7 @@ int BPF_PROG(io_start, struct request *rq)
 	if (!bio)
 		return 0;
 	struct link_val lv = {};
-	classify(bio, op, &lv, bpf_get_current_task_btf());
+	classify(bio, op, &lv);
 	if (!rq->start_time_ns)
 		lv.start_ns = bpf_ktime_get_ns();
 	__u64 key = (__u64)rq;
@@ -677,9 +798,55 @@ int BPF_PROG(io_start, struct request *rq)
 	return 0;
 }
 
+/* Before 6.5: a bio about to get a request of its own (it becomes that request's first bio), in the
+ * submitter's context; the request is known from block_rq_issue on. */
+static __always_inline void on_getrq(struct bio *bio)
+{
+	if (!bio)
+		return;
+	__u32 op = bio->bi_opf & REQ_OP_MASK;
+	if (op > 1)
+		return;
+	struct link_val lv = {};
+	classify(bio, op, &lv);
+	lv.start_ns = bpf_ktime_get_ns();
+	__u64 key = (__u64)bio;
+	bpf_map_update_elem(&bio_links, &key, &lv, BPF_ANY);
+}
+
+SEC("?tp_btf/block_getrq")
+int BPF_PROG(getrq, struct bio *bio)
+{
+	on_getrq(bio);
+	return 0;
+}
+
+/* 5.10's signature: (queue, bio, rw) */
+SEC("?tp_btf/block_getrq")
+int BPF_PROG(getrq_q, struct request_queue *q, struct bio *bio)
+{
+	on_getrq(bio);
+	return 0;
+}
+
+/* Requests are issued to the driver here (and again after a requeue). Pre-6.5 kernels link the
+ * request to its bio's submission record; queues that do not stamp io_start_time_ns get it here. */
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(rq_issue, struct request *rq)
 {
+	__u64 key = (__u64)rq;
+	struct link_val *lv = NULL;
+	if (link_at_issue && bpf_map_lookup_elem(&links, &key) == NULL) {
+		__u64 bkey = (__u64)rq->bio;
+		struct link_val *blv = bkey ? bpf_map_lookup_elem(&bio_links, &bkey) : NULL;
+		if (blv) {
+			if (rq->start_time_ns)
+				blv->start_ns = 0;
+			if (bpf_map_update_elem(&links, &key, blv, BPF_ANY))
+				stat_add(ST_LINK_FULL, 1);
+			bpf_map_delete_elem(&bio_links, &bkey);
+		}
+	}
 	/* the kernel stamps io_start_time_ns itself on queues with blk-stat users (wbt, iolatency, …) */
 	if (queue_flag_stats >= 0 && queue_flag_stats < 64) {
 		if (flag_set(rq->q->queue_flags, queue_flag_stats))
@@ -687,8 +854,7 @@ int BPF_PROG(rq_issue, struct request *rq)
 	} else if (!need_issue_ts) {
 		return 0;
 	}
-	__u64 key = (__u64)rq;
-	struct link_val *lv = bpf_map_lookup_elem(&links, &key);
+	lv = bpf_map_lookup_elem(&links, &key);
 	if (lv)
 		lv->issue_ns = bpf_ktime_get_ns();
 	return 0;
@@ -704,7 +870,7 @@ int BPF_PROG(rq_merge, struct request *rq)
 }
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+int BPF_PROG(rq_complete, struct request *rq, int error, unsigned int nr_bytes)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 op = rq->cmd_flags & REQ_OP_MASK;
@@ -723,10 +889,7 @@ int BPF_PROG(rq_complete, struct request *rq, blk_status_t error, unsigned int n
 	}
 	stat_add(ST_RQ_DONE, 1);
 
-	struct gendisk *disk = rq->q->disk;
-	struct hist_key hk = { .op = op <= 1 ? op : 2 };
-	if (disk)
-		hk.disk = kdev(disk->major, disk->first_minor);
+	struct hist_key hk = { .op = op <= 1 ? op : 2, .disk = rq_disk_dev(rq) };
 
 	__u64 start = rq->start_time_ns;
 	if (!start && lv)
@@ -812,14 +975,16 @@ static __always_inline void fill_stall(struct stall_rec *r, struct task_struct *
 	r->nframes = n > 0 ? (__u32)((__u64)n / 8) : 0;
 }
 
+/* prev_state (5.18) is not read: the arguments before it are the same on every kernel, and prev's own
+ * state says the same at this point (it only goes back to TASK_RUNNING after it is switched out). */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	if (!track_stalls)
 		return 0;
 	__u64 now = 0;
-	if (!preempt && prev_state && BPF_CORE_READ_BITFIELD(prev, in_iowait)) {
-		struct task_ctx *tc = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!preempt && task_state(prev) && BPF_CORE_READ_BITFIELD(prev, in_iowait)) {
+		struct task_ctx *tc = task_ctx_get(prev, true);
 		if (tc) {
 			now = bpf_ktime_get_ns();
 			tc->blocked_ns = now;
@@ -829,7 +994,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	 * from io_schedule still has it; every other switch-in costs this one load */
 	if (!BPF_CORE_READ_BITFIELD(next, in_iowait))
 		return 0;
-	struct task_ctx *nc = bpf_task_storage_get(&tasks, next, 0, 0);
+	struct task_ctx *nc = task_ctx_get(next, false);
 	if (!nc || !nc->blocked_ns)
 		return 0;
 	if (!now)
@@ -859,7 +1024,7 @@ int stuck_tasks(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	if (!task)
 		return 0;
-	struct task_ctx *tc = bpf_task_storage_get(&tasks, task, 0, 0);
+	struct task_ctx *tc = task_ctx_get(task, false);
 	if (!tc || !tc->blocked_ns)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();

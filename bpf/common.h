@@ -13,4 +13,7 @@
 #define TASK_UNINTERRUPTIBLE 0x0002
 #define TASK_NOLOAD 0x0400
 
+/* UAPI numbers newer than some kernels' vmlinux.h (their enums are not there to name). */
+#define AT_MAP_TYPE_TASK_STORAGE 29
+
 #endif

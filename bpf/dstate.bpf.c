@@ -75,10 +75,22 @@ int dstate_count(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* thread_info.cpu (CONFIG_THREAD_INFO_IN_TASK, x86 from 5.16), else the task's own cpu field. */
+struct thread_info___cpu {
+	unsigned int cpu;
+} __attribute__((preserve_access_index));
+struct task_struct___ti {
+	struct thread_info___cpu thread_info;
+	unsigned int cpu;
+} __attribute__((preserve_access_index));
+
 static __always_inline __u32 task_cpu_of(struct task_struct *t)
 {
-	if (bpf_core_field_exists(t->thread_info.cpu))
-		return BPF_CORE_READ(t, thread_info.cpu);
+	struct task_struct___ti *x = (void *)t;
+	if (bpf_core_field_exists(x->thread_info.cpu))
+		return BPF_CORE_READ(x, thread_info.cpu);
+	if (bpf_core_field_exists(x->cpu))
+		return BPF_CORE_READ(x, cpu);
 	return BPF_CORE_READ(t, wake_cpu);
 }
 

@@ -25,6 +25,13 @@ struct mm_rss_stat___pre62 {
 struct mm_struct___pre62 {
 	struct mm_rss_stat___pre62 rss_stat;
 } __attribute__((preserve_access_index));
+/* 6.2+: one percpu_counter per kind */
+struct percpu_counter___x {
+	__s64 count;
+} __attribute__((preserve_access_index));
+struct mm_struct___62 {
+	struct percpu_counter___x rss_stat[4];
+} __attribute__((preserve_access_index));
 
 static __always_inline __s64 rss_counter(struct mm_struct *mm, int i)
 {
@@ -34,7 +41,8 @@ static __always_inline __s64 rss_counter(struct mm_struct *mm, int i)
 		bpf_core_read(&v, sizeof(v), &old->rss_stat.count[i].counter);
 	} else {
 		/* the approximate value, as /proc/PID/status shows it (percpu_counter_read_positive) */
-		bpf_core_read(&v, sizeof(v), &mm->rss_stat[i].count);
+		struct mm_struct___62 *cur = (void *)mm;
+		bpf_core_read(&v, sizeof(v), &cur->rss_stat[i].count);
 	}
 	return v < 0 ? 0 : v;
 }
@@ -127,11 +135,12 @@ int BPF_PROG(alloc_sample, struct page *page, unsigned int order)
 	c->countdown = next > rem ? next - rem : 1;
 
 	st->samples++;
-	struct task_struct *task = bpf_get_current_task_btf();
+	/* a plain address, read through BPF_CORE_READ: bpf_get_current_task_btf() is 5.11+ */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct alloc_key key = {};
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	key.kstack_id = bpf_get_stackid(ctx, &stacks, 0);
-	key.ustack_id = (task->flags & PF_KTHREAD) ? -1 : bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	key.ustack_id = (BPF_CORE_READ(task, flags) & PF_KTHREAD) ? -1 : bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (key.kstack_id < 0 || (key.ustack_id < 0 && key.ustack_id != -1 && key.ustack_id != -EFAULT))
 		st->lost_stacks++;
 	key.cg_v1 = task_css_cgroup_id(task, bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id));

@@ -14,15 +14,20 @@
 #define TASK_FROZEN 0x8000
 #define PF_KTHREAD 0x00200000
 
-/* Kernels before 5.14 call the field `state` (a long). */
+/* Kernels before 5.14 call the field `state` (a long); flavours for both, so this compiles against
+ * any kernel's vmlinux.h. */
 struct task_struct___pre514 {
 	long state;
+} __attribute__((preserve_access_index));
+struct task_struct___514 {
+	unsigned int __state;
 } __attribute__((preserve_access_index));
 
 static __always_inline __u32 task_state(struct task_struct *t)
 {
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
+	struct task_struct___514 *cur = (void *)t;
+	if (bpf_core_field_exists(cur->__state))
+		return BPF_CORE_READ(cur, __state);
 	struct task_struct___pre514 *old = (void *)t;
 	return (__u32)BPF_CORE_READ(old, state);
 }

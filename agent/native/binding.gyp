@@ -10,7 +10,8 @@
         "src/link.cc",
         "src/ringbuf.cc",
         "src/elf.cc",
-        "src/system.cc"
+        "src/system.cc",
+        "src/btf.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

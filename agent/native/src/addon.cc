@@ -16,6 +16,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("RingBuffer", data->ringCtor.Value());
   InitElf(env, exports);
   InitSystem(env, exports);
+  InitBtf(env, exports);
   return exports;
 }
 

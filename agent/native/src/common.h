@@ -114,6 +114,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value SetGlobal(const Napi::CallbackInfo &info);
   Napi::Value GetGlobal(const Napi::CallbackInfo &info);
   Napi::Value SetMapMaxEntries(const Napi::CallbackInfo &info);
+  Napi::Value SetMapFlags(const Napi::CallbackInfo &info);
+  Napi::Value SetMapType(const Napi::CallbackInfo &info);
   Napi::Value SetAutoload(const Napi::CallbackInfo &info);
   Napi::Value Load(const Napi::CallbackInfo &info);
   Napi::Value Programs(const Napi::CallbackInfo &info);
@@ -138,6 +140,8 @@ Napi::Function InitRingBuffer(Napi::Env env);
 // --- elf.cc / system.cc ---
 void InitElf(Napi::Env env, Napi::Object exports);
 void InitSystem(Napi::Env env, Napi::Object exports);
+// --- btf.cc ---
+void InitBtf(Napi::Env env, Napi::Object exports);
 
 // Per-environment constructors (addon instance data).
 struct AddonData {

@@ -61,7 +61,9 @@ Napi::Error MakeError(Napi::Env env, const std::string &what, int err) {
   if (err < 0) err = -err;
   std::string log = TakeLibbpfLog();
   std::string msg = what;
-  if (err) {
+  if (err == 524) {
+    msg += ": operation not supported by the kernel here (ENOTSUPP)";
+  } else if (err) {
     msg += ": ";
     msg += strerror(err);
   }
@@ -69,6 +71,9 @@ Napi::Error MakeError(Napi::Env env, const std::string &what, int err) {
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("errno", Napi::Number::New(env, err));
   const char *name = err ? strerrorname_np(err) : nullptr;
+  // kernel-internal errnos that reach user space from BPF calls (include/linux/errno.h)
+  if (!name && err == 524) name = "ENOTSUPP";
+  if (!name && err == 523) name = "EBADTYPE";
   e.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
   if (!log.empty()) e.Set("libbpfLog", Napi::String::New(env, log));
   return e;

@@ -67,6 +67,8 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                          InstanceMethod("setGlobal", &BpfObject::SetGlobal),
                          InstanceMethod("getGlobal", &BpfObject::GetGlobal),
                          InstanceMethod("setMapMaxEntries", &BpfObject::SetMapMaxEntries),
+                         InstanceMethod("setMapFlags", &BpfObject::SetMapFlags),
+                         InstanceMethod("setMapType", &BpfObject::SetMapType),
                          InstanceMethod("setAutoload", &BpfObject::SetAutoload),
                          InstanceMethod("load", &BpfObject::Load),
                          InstanceMethod("programs", &BpfObject::Programs),
@@ -241,6 +243,34 @@ Napi::Value BpfObject::SetMapMaxEntries(const Napi::CallbackInfo &info) {
   if (!m) throw MakeError(env, "no map named '" + name + "'", ENOENT);
   int err = bpf_map__set_max_entries(m, info[1].As<Napi::Number>().Uint32Value());
   if (err) Throw(env, "set max entries of map '" + name + "'", err);
+  return env.Undefined();
+}
+
+// Flags (e.g. BPF_F_NO_PREALLOC) chosen at load time: not every kernel accepts every flag for every program type.
+Napi::Value BpfObject::SetMapFlags(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CheckLoaded(env, false);
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "setMapFlags(name, flags)");
+  std::string name = info[0].As<Napi::String>();
+  bpf_map *m = bpf_object__find_map_by_name(state->obj, name.c_str());
+  if (!m) throw MakeError(env, "no map named '" + name + "'", ENOENT);
+  int err = bpf_map__set_map_flags(m, info[1].As<Napi::Number>().Uint32Value());
+  if (err) Throw(env, "set flags of map '" + name + "'", err);
+  return env.Undefined();
+}
+
+// Map type chosen at load time (e.g. a hash keyed by thread id where the kernel has no task storage).
+Napi::Value BpfObject::SetMapType(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CheckLoaded(env, false);
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "setMapType(name, type)");
+  std::string name = info[0].As<Napi::String>();
+  bpf_map *m = bpf_object__find_map_by_name(state->obj, name.c_str());
+  if (!m) throw MakeError(env, "no map named '" + name + "'", ENOENT);
+  int err = bpf_map__set_type(m, (bpf_map_type)info[1].As<Napi::Number>().Uint32Value());
+  if (err) Throw(env, "set type of map '" + name + "'", err);
   return env.Undefined();
 }
 

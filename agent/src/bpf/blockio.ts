@@ -3,8 +3,10 @@
 // and tasks stuck in io_schedule. One-shot: start() … stop() returns the raw window; the iotracing
 // tracer turns it into evidence. The byte layouts below mirror bpf/blockio.h.
 import fs from 'node:fs';
-import { native, openObject, le, type BpfObject, type BpfLink, type RingBuffer } from './native';
+import { native, le, type BpfObject, type RingBuffer } from './native';
 import { kernelEnumValue } from './btfEnums';
+import { BPF_MAP_TYPE_LRU_HASH, hasFunction, hasKprobe, hasTracepoint, kernelFeatures } from './probes';
+import { loadWithVariants, type GroupOutcome, type LoadedObject, type ProgramGroup } from './variants';
 
 export const IO_COMM_LEN = 16;
 export const IO_HIST_POWERS = 28;
@@ -161,36 +163,162 @@ export interface BlockIoOptions {
   pageShift?: number;
 }
 
-/** Programs by role; optional groups are dropped (and named in `missing`) when the kernel lacks their hook. */
-const CORE = ['io_start', 'rq_complete', 'rq_merge', 'rq_issue'];
-const OPTIONAL: { name: string; programs: string[]; tracepoints: string[] }[] = [
-  {
-    name: 'direct-IO file attribution (iomap_dio_rw_begin tracepoint)',
-    programs: ['dio_begin'],
-    tracepoints: ['iomap/iomap_dio_rw_begin'],
-  },
-  {
-    name: 'filesystem-level bytes (filemap tracepoints)',
-    programs: ['filemap_get_pages', 'filemap_fault'],
-    tracepoints: ['filemap/mm_filemap_get_pages', 'filemap/mm_filemap_fault'],
-  },
-  {
-    name: 'dirtied pages and writeback owners (writeback_dirty_folio)',
-    programs: ['dirty_folio'],
-    tracepoints: ['writeback/writeback_dirty_folio'],
-  },
-  {
-    name: 'io_schedule stalls (sched_switch)',
-    programs: ['sched_switch', 'stuck_tasks'],
-    tracepoints: ['sched/sched_switch'],
-  },
-];
+const STALL_LABEL = 'tracepoint sched_switch';
+/** a signature test: the first arguments have these types */
+const takes =
+  (...types: string[]) =>
+  (args: string[]) =>
+    types.every((t, i) => args[i] === t);
 
-function tracepointExists(tp: string): boolean | null {
-  for (const root of ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events']) {
-    if (fs.existsSync(root)) return fs.existsSync(`${root}/${tp}`);
+/** The programs of bpf/blockio.bpf.c by what they give the evidence, each with its variants in order of
+ *  preference (tracepoint, then fentry, then kprobe; a tracepoint's signatures across kernels). */
+export function blockIoGroups(opts: Pick<BlockIoOptions, 'trackStalls' | 'trackFs' | 'trackDirtier'>): ProgramGroup[] {
+  const groups: ProgramGroup[] = [
+    {
+      name: 'request submission (who, which file)',
+      required: true,
+      variants: [
+        { label: 'tracepoint block_io_start', programs: ['io_start'], unavailable: hasTracepoint('block_io_start') },
+        {
+          label: 'tracepoint block_getrq',
+          programs: ['getrq'],
+          unavailable: hasTracepoint('block_getrq', takes('struct bio *')),
+        },
+        {
+          label: 'tracepoint block_getrq (queue, bio, rw)',
+          programs: ['getrq_q'],
+          unavailable: hasTracepoint('block_getrq', takes('struct request_queue *', 'struct bio *')),
+        },
+      ],
+    },
+    {
+      name: 'request issue and completion (latencies)',
+      required: true,
+      variants: [
+        { label: 'tracepoints block_rq_issue/merge/complete', programs: ['rq_issue', 'rq_merge', 'rq_complete'] },
+      ],
+    },
+    {
+      name: 'direct-IO file attribution of other filesystems (iomap DIO begin)',
+      required: false,
+      variants: [
+        {
+          label: 'tracepoint iomap_dio_rw_begin',
+          programs: ['dio_begin'],
+          unavailable: hasTracepoint('iomap_dio_rw_begin'),
+        },
+        {
+          label: 'fentry __iomap_dio_rw',
+          programs: ['dio_begin_fentry'],
+          unavailable: hasFunction('__iomap_dio_rw', takes('struct kiocb *')),
+        },
+        {
+          label: 'kprobe __iomap_dio_rw',
+          programs: ['dio_begin_kprobe'],
+          unavailable: hasKprobe('__iomap_dio_rw', takes('struct kiocb *')),
+        },
+      ],
+    },
+  ];
+  if (opts.trackFs !== false) {
+    groups.push(
+      {
+        name: 'page-cache reads per process and file',
+        required: false,
+        variants: [
+          {
+            label: 'tracepoint mm_filemap_get_pages',
+            programs: ['filemap_get_pages'],
+            unavailable: hasTracepoint('mm_filemap_get_pages'),
+          },
+          {
+            label: 'fentry filemap_get_pages',
+            programs: ['filemap_get_pages_fentry'],
+            unavailable: hasFunction('filemap_get_pages', takes('struct kiocb *', 'size_t')),
+          },
+          {
+            label: 'fentry filemap_get_pages (iocb, iter)',
+            programs: ['filemap_get_pages_iter_fentry'],
+            unavailable: hasFunction('filemap_get_pages', takes('struct kiocb *', 'struct iov_iter *')),
+          },
+          {
+            label: 'fentry generic_file_buffered_read',
+            programs: ['buffered_read_fentry'],
+            unavailable: hasFunction('generic_file_buffered_read', takes('struct kiocb *', 'struct iov_iter *')),
+          },
+          {
+            label: 'kprobe filemap_get_pages',
+            programs: ['filemap_get_pages_kprobe'],
+            unavailable: hasKprobe('filemap_get_pages', takes('struct kiocb *', 'size_t')),
+          },
+          {
+            label: 'kprobe filemap_get_pages (iocb, iter)',
+            programs: ['filemap_get_pages_iter_kprobe'],
+            unavailable: hasKprobe('filemap_get_pages', takes('struct kiocb *', 'struct iov_iter *')),
+          },
+          {
+            label: 'kprobe generic_file_buffered_read',
+            programs: ['buffered_read_kprobe'],
+            unavailable: hasKprobe('generic_file_buffered_read', takes('struct kiocb *', 'struct iov_iter *')),
+          },
+        ],
+      },
+      {
+        name: 'page-cache faults per process and file',
+        required: false,
+        variants: [
+          {
+            label: 'tracepoint mm_filemap_fault',
+            programs: ['filemap_fault'],
+            unavailable: hasTracepoint('mm_filemap_fault'),
+          },
+          {
+            label: 'fentry filemap_fault',
+            programs: ['filemap_fault_fentry'],
+            unavailable: hasFunction('filemap_fault', takes('struct vm_fault *')),
+          },
+          {
+            label: 'kprobe filemap_fault',
+            programs: ['filemap_fault_kprobe'],
+            unavailable: hasKprobe('filemap_fault', takes('struct vm_fault *')),
+          },
+        ],
+      }
+    );
   }
-  return null; // no tracefs: cannot tell before trying
+  if (opts.trackFs !== false || opts.trackDirtier !== false) {
+    groups.push({
+      name: 'pages dirtied and writeback owners',
+      required: false,
+      variants: [
+        {
+          label: 'tracepoint writeback_dirty_folio',
+          programs: ['dirty_folio'],
+          unavailable: hasTracepoint('writeback_dirty_folio'),
+        },
+        {
+          label: 'tracepoint writeback_dirty_page',
+          programs: ['dirty_page'],
+          unavailable: hasTracepoint('writeback_dirty_page'),
+        },
+      ],
+    });
+  }
+  if (opts.trackStalls !== false) {
+    groups.push({
+      name: 'io_schedule stalls',
+      required: false,
+      variants: [
+        {
+          label: STALL_LABEL,
+          programs: ['sched_switch', 'stuck_tasks'],
+          detached: ['stuck_tasks'],
+          unavailable: hasTracepoint('sched_switch'),
+        },
+      ],
+    });
+  }
+  return groups;
 }
 
 /** Addresses of kernel functions from /proc/kallsyms (0 addresses, hidden by kptr_restrict, are left out). */
@@ -351,88 +479,30 @@ function emptyStats(): BlockIoStats {
   return Object.fromEntries(STAT_NAMES.map((n) => [n, 0])) as BlockIoStats;
 }
 
-export class BlockIoCapture {
-  private obj: BpfObject | null = null;
-  private links: BpfLink[] = [];
-  private ring: RingBuffer | null = null;
-  private names: FileName[] = [];
-  private stalls: StallRecord[] = [];
-  private startedAt = 0;
-  private missing: string[] = [];
-  private enabled = new Set<string>();
-
-  constructor(private readonly opts: BlockIoOptions) {}
-
-  get running(): boolean {
-    return this.obj !== null;
-  }
-
-  /** Load and attach. Throws when the core programs cannot run (the capture has no point without them). */
-  start(): void {
-    if (this.obj) throw new Error('block IO capture already started');
-    const wanted = OPTIONAL.filter((g) => {
-      if (g.name.startsWith('io_schedule') && this.opts.trackStalls === false) return false;
-      if (g.name.startsWith('filesystem-level') && this.opts.trackFs === false) return false;
-      if (g.name.startsWith('dirtied') && this.opts.trackFs === false && this.opts.trackDirtier === false) return false;
-      return true;
-    });
-    // Groups whose tracepoints this kernel does not have are left out before the first load.
-    let groups = wanted.filter((g) => {
-      const present = g.tracepoints.map(tracepointExists);
-      if (present.some((p) => p === false)) {
-        this.missing.push(`${g.name}: tracepoint not in this kernel`);
-        return false;
-      }
-      return true;
-    });
-    let obj: BpfObject;
-    try {
-      obj = this.load(groups);
-    } catch (first) {
-      if (groups.length === 0) throw first;
-      // a hook we could not check (no tracefs) or a verifier refusal in an optional group:
-      // load the core alone and say what is missing
-      obj = this.load([]);
-      for (const g of groups)
-        this.missing.push(
-          `${g.name}: did not load (${first instanceof Error ? first.message.slice(0, 200) : String(first)})`
-        );
-      groups = [];
-    }
-    try {
-      this.checkLayout(obj);
-      for (const p of CORE) this.links.push(obj.attach(p));
-      for (const g of groups) {
-        try {
-          for (const p of g.programs) if (!p.startsWith('stuck_')) this.links.push(obj.attach(p));
-          for (const p of g.programs) this.enabled.add(p);
-        } catch (e) {
-          this.missing.push(`${g.name}: did not attach (${e instanceof Error ? e.message.slice(0, 200) : String(e)})`);
-        }
-      }
-      this.ring = obj.openRingBuffer('events', (recs) => this.onRecords(recs));
-    } catch (e) {
-      for (const l of this.links) l.destroy();
-      this.links = [];
-      obj.close();
-      throw e;
-    }
-    this.obj = obj;
-    this.startedAt = Date.now();
-  }
-
-  private load(groups: typeof OPTIONAL): BpfObject {
-    const o = this.opts;
-    const obj = openObject('blockio');
-    try {
-      const on = new Set(groups.flatMap((g) => g.programs));
-      for (const g of OPTIONAL) for (const p of g.programs) obj.setAutoload(p, on.has(p));
+/** Load blockio.bpf.o with the variants this kernel takes, configured for one capture window. */
+export function loadBlockIo(o: BlockIoOptions, attach = true): LoadedObject {
+  const f = kernelFeatures();
+  const taskStorage = f.taskStorage && f.taskBtf;
+  return loadWithVariants({
+    object: 'blockio',
+    groups: blockIoGroups(o),
+    attach,
+    configure(obj, uses) {
       obj.setGlobal('stall_ns', le.u64(Math.max(1, Math.round(o.stallNs))));
       obj.setGlobal('page_shift', le.u32(o.pageShift ?? 12));
       obj.setGlobal('record_cg_v1', le.bool(!!o.recordCgroupV1));
       obj.setGlobal('track_stalls', le.bool(o.trackStalls !== false));
       obj.setGlobal('track_fs', le.bool(o.trackFs !== false));
       obj.setGlobal('track_dirtier', le.bool(o.trackDirtier !== false));
+      obj.setGlobal('have_task_btf', le.bool(f.taskBtf));
+      obj.setGlobal('have_task_storage', le.bool(taskStorage));
+      if (!taskStorage) {
+        // per-task state in an LRU hash keyed by thread id (it ages out tasks that exited)
+        obj.setMapType('tasks', BPF_MAP_TYPE_LRU_HASH);
+        obj.setMapFlags('tasks', 0);
+        obj.setMapMaxEntries('tasks', 16384);
+      }
+      obj.setGlobal('link_at_issue', le.bool(!uses('tracepoint block_io_start')));
       // which queues stamp io_start_time_ns themselves (no issue-time bookkeeping needed for them)
       const statsBit = kernelEnumValue('QUEUE_FLAG_STATS');
       const bit = Buffer.alloc(4);
@@ -444,15 +514,45 @@ export class BlockIoCapture {
       // two directions and "other" per whole disk, per CPU
       obj.setMapMaxEntries('hist', Math.max(16, 3 * (o.disks ?? 16) + 8));
       obj.setMapMaxEntries('links', Math.max(1024, o.maxInFlight ?? 8192));
+      obj.setMapMaxEntries('bio_links', Math.max(1024, o.maxInFlight ?? 8192));
       // (process, file) aggregates are per CPU: at most ~32 MiB of them whatever the CPU count
       const cpus = Math.max(1, native().numPossibleCpus());
       obj.setMapMaxEntries('agg', Math.max(1024, Math.min(16384, Math.floor((32 << 20) / (cpus * LAYOUT.ioVal)))));
-      obj.load();
-      return obj;
+    },
+  });
+}
+
+export class BlockIoCapture {
+  private loaded: LoadedObject | null = null;
+  private ring: RingBuffer | null = null;
+  private names: FileName[] = [];
+  private stalls: StallRecord[] = [];
+  private startedAt = 0;
+
+  constructor(private readonly opts: BlockIoOptions) {}
+
+  get running(): boolean {
+    return this.loaded !== null;
+  }
+
+  /** Which variant each group runs with (after start), for the evidence and doctor. */
+  get outcomes(): GroupOutcome[] {
+    return this.loaded?.outcomes ?? [];
+  }
+
+  /** Load and attach. Throws when the core programs cannot run (the capture has no point without them). */
+  start(): void {
+    if (this.loaded) throw new Error('block IO capture already started');
+    const loaded = loadBlockIo(this.opts);
+    try {
+      this.checkLayout(loaded.obj);
+      this.ring = loaded.obj.openRingBuffer('events', (recs) => this.onRecords(recs));
     } catch (e) {
-      obj.close();
+      loaded.close();
       throw e;
     }
+    this.loaded = loaded;
+    this.startedAt = Date.now();
   }
 
   private checkLayout(obj: BpfObject): void {
@@ -488,16 +588,17 @@ export class BlockIoCapture {
 
   /** Detach, read everything out, free the kernel side. */
   stop(): BlockIoWindow {
-    const obj = this.obj;
-    if (!obj) throw new Error('block IO capture is not running');
-    for (const l of this.links) l.destroy();
-    this.links = [];
+    const loaded = this.loaded;
+    if (!loaded) throw new Error('block IO capture is not running');
+    const obj = loaded.obj;
+    for (const l of loaded.links) l.destroy();
+    loaded.links.length = 0;
     const endedAt = Date.now();
     try {
       this.ring?.consume();
       const records = this.readAggregates(obj);
       const histograms = this.readHistograms(obj);
-      const stuck = this.enabled.has('stuck_tasks') ? this.readStuck(obj) : [];
+      const stuck = loaded.uses(STALL_LABEL) ? this.readStuck(obj) : [];
       const stats = this.readStats(obj);
       return {
         startedAt: this.startedAt,
@@ -507,7 +608,7 @@ export class BlockIoCapture {
         names: this.names,
         stalls: [...this.stalls, ...stuck],
         stats,
-        missing: [...this.missing],
+        missing: [...loaded.missing],
       };
     } finally {
       this.close();
@@ -515,12 +616,10 @@ export class BlockIoCapture {
   }
 
   close(): void {
-    for (const l of this.links) l.destroy();
-    this.links = [];
     this.ring?.close();
     this.ring = null;
-    this.obj?.close();
-    this.obj = null;
+    this.loaded?.close();
+    this.loaded = null;
   }
 
   private readAggregates(obj: BpfObject): IoRecord[] {

@@ -92,6 +92,10 @@ export interface BpfObject {
   setGlobal(name: string, value: Buffer): void;
   getGlobal(name: string): Buffer;
   setMapMaxEntries(name: string, entries: number): void;
+  /** map_flags before load (e.g. drop BPF_F_NO_PREALLOC where a program type needs preallocated maps) */
+  setMapFlags(name: string, flags: number): void;
+  /** map type before load (e.g. a hash where the kernel has no task storage) */
+  setMapType(name: string, type: number): void;
   setAutoload(program: string, autoload: boolean): void;
   load(): void;
   programs(): ProgramInfo[];
@@ -136,8 +140,22 @@ export interface ElfTable {
   lookup(vaddr: number): string | null;
 }
 
+/** A BTF file (the running kernel's by default), read through libbpf. Type names are C spellings:
+ *  "struct request *", "unsigned int", "blk_status_t". */
+export interface KernelBtf {
+  hasType(name: string, kind: 'struct' | 'union' | 'enum' | 'typedef' | 'func' | 'var'): boolean;
+  /** arguments of a BTF-typed tracepoint (btf_trace_<name>), or null when the kernel has none by that name */
+  tracepointArgs(tracepoint: string): string[] | null;
+  /** arguments of a kernel function that has BTF (an fentry/kprobe target), or null */
+  funcArgs(func: string): string[] | null;
+  /** type of a struct/union member (anonymous members looked into, as CO-RE does), or null */
+  memberType(struct: string, member: string): string | null;
+  close(): void;
+}
+
 interface NativeModule {
   BpfObject: new (path: string, opts?: { btfPath?: string }) => BpfObject;
+  KernelBtf: new (path?: string) => KernelBtf;
   readElfSymbols(path: string): ElfSymbols;
   readElfSymbolsAsync(path: string): Promise<ElfSymbols>;
   readElfTableAsync(path: string): Promise<ElfTable>;

@@ -3,7 +3,8 @@
 // flips to the other map generation and reads out the one that was filling.
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openObject, le, isBpfError, type BpfObject, type BpfLink } from './native';
+import { openObject, native, le, isBpfError, type BpfObject, type BpfLink } from './native';
+import { kernelFeatures } from './probes';
 
 export const PROFILE_MAX_DEPTH = 127;
 const KEY_SIZE = 48; // struct profile_key in bpf/profile.h
@@ -61,6 +62,21 @@ export interface SampleWindow {
   stats: { samples: number; filtered: number; lostStacks: number; lostCounts: number };
 }
 
+/** Before the BPF memory allocator (6.1) a perf_event program, which runs in NMI context, may only use
+ *  preallocated hash maps: every slot is allocated at load, so the maps are sized to the CPU count
+ *  instead of the run-time maps' 32k entries (4096 stacks per generation on ≤ 16 CPUs: 8 MiB of stacks
+ *  in all; lost stacks are counted in the stats when a window has more distinct ones). */
+function preallocateMaps(obj: BpfObject): void {
+  const cpus = Math.max(1, native().numPossibleCpus());
+  const stacks = Math.min(32768, Math.max(4096, 256 * cpus));
+  for (const gen of [0, 1]) {
+    obj.setMapFlags(`stacks${gen}`, 0);
+    obj.setMapMaxEntries(`stacks${gen}`, stacks);
+    obj.setMapFlags(`counts${gen}`, 0);
+    obj.setMapMaxEntries(`counts${gen}`, stacks * 2);
+  }
+}
+
 export class Profiler {
   private obj: BpfObject | null = null;
   private link: BpfLink | null = null;
@@ -96,6 +112,7 @@ export class Profiler {
         obj.setGlobal('filter_cgroup_id', le.u64(ino));
       }
       obj.setGlobal('include_idle', le.bool(!!this.opts.includeIdle));
+      if (!kernelFeatures().nmiSafeAlloc) preallocateMaps(obj);
       obj.setGlobal('kernel_only', le.bool(!!this.opts.kernelOnly));
       obj.load();
       this.link = this.attach(obj);
