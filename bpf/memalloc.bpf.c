@@ -41,8 +41,12 @@ static __always_inline __s64 rss_counter(struct mm_struct *mm, int i)
 		bpf_core_read(&v, sizeof(v), &old->rss_stat.count[i].counter);
 	} else {
 		/* the approximate value, as /proc/PID/status shows it (percpu_counter_read_positive) */
+		/* the element size is the kernel's percpu_counter, not this local stand-in's 8 bytes */
 		struct mm_struct___62 *cur = (void *)mm;
-		bpf_core_read(&v, sizeof(v), &cur->rss_stat[i].count);
+		__u64 off = bpf_core_field_offset(cur->rss_stat) +
+			    (__u64)i * bpf_core_type_size(struct percpu_counter___x) +
+			    bpf_core_field_offset(struct percpu_counter___x, count);
+		bpf_core_read(&v, sizeof(v), (void *)mm + off);
 	}
 	return v < 0 ? 0 : v;
 }
