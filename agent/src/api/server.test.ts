@@ -464,6 +464,7 @@ describe('API over inject', () => {
   });
 
   test('manual captures: 202, refusals with their status and the error shape', async () => {
+    agent.holdCaptures(); // the two captures stay running until released, however slow this machine is
     const r = await app.inject({
       method: 'POST',
       url: '/api/v1/captures',
@@ -502,7 +503,7 @@ describe('API over inject', () => {
     });
     assertError(busy, 429, 'BUSY');
     assert.ok(Number(busy.headers['retry-after']) >= 1);
-    await new Promise((res) => setTimeout(res, agent.captureMs + 50));
+    agent.releaseCaptures();
     const done = json<AutotracingEvent>(await app.inject({ url: `/api/v1/events/${acc.id}`, headers: read }));
     assert.equal(done.status, 'complete');
     assert.equal(

@@ -29,6 +29,9 @@ export interface TestAgent extends AgentFacade {
   logText(): string;
   /** ms a manual capture takes before it completes */
   captureMs: number;
+  /** while held, captures stay running (so a test can count on BUSY); release completes them */
+  holdCaptures(): void;
+  releaseCaptures(): void;
   close(): void;
 }
 
@@ -60,6 +63,9 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
   const log = pino({ level: 'debug' }, sink);
   let ready = true;
   const timers = new Set<NodeJS.Timeout>();
+  // captures in flight, each with what completes it: BUSY counts these, not the timers
+  const running = new Map<string, () => void>();
+  let held = false;
   const startedAt = Date.now();
 
   const tracerState = (type: TracerType): TracerState => {
@@ -107,7 +113,7 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
       if (req.container !== undefined && store.resolveContainer(req.container).length === 0) {
         throw new CaptureError('NOT_FOUND', `no container ${req.container}`);
       }
-      if (timers.size >= 2) throw new CaptureError('BUSY', 'two captures are running', Date.now() + 5000);
+      if (running.size >= 2) throw new CaptureError('BUSY', 'two captures are running', Date.now() + 5000);
       const time = Date.now();
       const e = store.insertEvent({
         type: req.type,
@@ -125,17 +131,29 @@ export function makeTestAgent(o: TestAgentOptions = {}): TestAgent {
         summary: 'manual capture',
         data: {},
       });
-      const timer = setTimeout(() => {
-        timers.delete(timer);
+      const complete = (): void => {
+        running.delete(e.id);
         completeWithProfiles(
           store,
           e,
           { cpu: smallProfile(3) },
           { timeEnd: time + (req.durationMs ?? agent.captureMs) }
         );
+      };
+      running.set(e.id, complete);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!held) running.get(e.id)?.();
       }, agent.captureMs);
       timers.add(timer);
       return { id: e.id, status: e.status };
+    },
+    holdCaptures() {
+      held = true;
+    },
+    releaseCaptures() {
+      held = false;
+      for (const complete of [...running.values()]) complete();
     },
     isReady: () => ready,
     setConfig(c) {
