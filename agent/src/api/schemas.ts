@@ -114,6 +114,14 @@ export type CaptureRequest = Static<typeof CaptureRequestSchema>;
 export const CaptureAcceptedSchema = Type.Object({ id: Type.String(), status: Type.String() });
 export type CaptureAccepted = Static<typeof CaptureAcceptedSchema>;
 
+/** What a tracer can do on this kernel (agent/src/tracers/support.ts). */
+export const TracerSupportSchema = Type.Object({
+  mode: Type.Union([Type.Literal('full'), Type.Literal('degraded'), Type.Literal('off')]),
+  /** what is missing and why: empty when full */
+  missing: Type.Array(Type.String()),
+});
+export type TracerSupport = Static<typeof TracerSupportSchema>;
+
 export const TracerStateSchema = Type.Object({
   type: TracerTypeSchema,
   enabled: Type.Boolean(),
@@ -131,6 +139,8 @@ export const TracerStateSchema = Type.Object({
   ),
   lastTriggerAt: Type.Union([Type.Number(), Type.Null()]),
   cooldownUntil: Type.Union([Type.Number(), Type.Null()]),
+  /** on this kernel: full, degraded (what is missing) or off (why); absent from agents before 0.2 */
+  support: Type.Optional(TracerSupportSchema),
 });
 export type TracerState = Static<typeof TracerStateSchema>;
 

@@ -2,8 +2,14 @@
 // perf events) rather than by guessing from version numbers. Used by `doctor` and /api/v1/info.
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { native, openObject, bpfObjectPath, isBpfError, le } from './native';
+import { kernelFeatures } from './probes';
+import { loadFailureReason } from './variants';
+import { loadBlockIo } from './blockio';
+import { openProfileObject, probeProfiler } from './profiler';
+import { probeMemalloc } from './memalloc';
+import { probeDstate } from './dstate';
+import { probeOffCpu } from './offcpu';
 import { detectCgroupLayout } from '../host/cgroupLayout';
 
 export interface Check {
@@ -22,6 +28,8 @@ export interface Capabilities {
   /** short booleans for the API and the tracers */
   features: Record<string, boolean>;
   cgroupMode: string;
+  /** our BPF objects as their owners load them: profile, memallocRss, memallocAlloc, dstate, offcpu, blockio */
+  probes: Record<string, ProgramProbe>;
 }
 
 const CAP = { SYS_ADMIN: 21, SYS_RESOURCE: 24, PERFMON: 38, BPF: 39 } as const;
@@ -118,29 +126,37 @@ export function detectCapabilities(): Capabilities {
     'bpffs'
   );
 
-  // Our real programs: the authoritative answer.
-  const bpfDir = path.dirname(safe(() => bpfObjectPath('profile')) ?? path.join(process.cwd(), 'build/bpf/x'));
-  const objects =
-    safe(() =>
-      fs
-        .readdirSync(bpfDir)
-        .filter((f) => f.endsWith('.bpf.o') && f !== 'selftest.bpf.o')
-        .sort()
-    ) ?? [];
-  if (objects.length === 0) add('BPF objects', false, `none built in ${bpfDir} (npm run build:bpf)`, true, 'objects');
-  for (const f of objects) {
-    const name = f.replace(/\.bpf\.o$/, '');
-    try {
-      const o = openObject(name);
-      try {
-        o.load();
-        add(`load ${name}.bpf.o`, true, `${o.programs().length} program(s) verified and loaded`, true, `load_${name}`);
-      } finally {
-        o.close();
-      }
-    } catch (e) {
-      add(`load ${name}.bpf.o`, false, errText(e), true, `load_${name}`);
-    }
+  // Our real programs, loaded the way their owners load them (same variants, same map settings): the
+  // authoritative answer for what each tracer gets here.
+  const probes: Record<string, ProgramProbe> = {};
+  const objects = ['profile', 'memalloc', 'dstate', 'offcpu', 'blockio'];
+  const missingObjects = objects.filter((n) => safe(() => bpfObjectPath(n)) === null);
+  if (missingObjects.length)
+    add('BPF objects', false, `not built: ${missingObjects.join(', ')} (npm run build:bpf)`, true, 'objects');
+  else {
+    const record = (key: string, name: string, r: ProgramProbe) => {
+      probes[key] = r;
+      add(name, r.ok, r.detail, false, `load_${key}`);
+    };
+    record(
+      'profile',
+      'load profile.bpf.o',
+      probeRun(() => probeProfiler())
+    );
+    const mem = probeMemalloc();
+    record('memallocRss', 'load memalloc.bpf.o rss_sweep', mem.rss);
+    record('memallocAlloc', 'load memalloc.bpf.o alloc_sample', mem.alloc);
+    record(
+      'dstate',
+      'load dstate.bpf.o',
+      probeRun(() => probeDstate())
+    );
+    record(
+      'offcpu',
+      'load offcpu.bpf.o',
+      probeRun(() => probeOffCpu())
+    );
+    record('blockio', 'load blockio.bpf.o', probeBlockIo());
   }
 
   try {
@@ -166,7 +182,7 @@ export function detectCapabilities(): Capabilities {
   // Hardware PMU (VMs usually have none; cpu-clock works anyway).
   features.cycles = false;
   try {
-    const o = openObject('profile');
+    const o = openProfileObject();
     try {
       o.load();
       o.attachPerfEvent('profile_sample', { frequency: 1, event: 'cycles', cpus: [0] }).destroy();
@@ -199,7 +215,7 @@ export function detectCapabilities(): Capabilities {
         add(
           'fentry/fexit',
           false,
-          `${isBpfError(e) ? e.code : ''} ${errText(e).split(' [')[0]}: tracers use tracepoints instead`.trim(),
+          `${loadFailureReason(e)}: tracers use tracepoints or kprobes instead`,
           false,
           'fentry'
         );
@@ -210,7 +226,9 @@ export function detectCapabilities(): Capabilities {
       try {
         it.setGlobal('target_tgid', le.u32(process.pid));
         it.load();
-        const out = it.readIter('iter_tasks', { pid: process.pid }).toString();
+        // pid filters on task iterators came in 6.1; older kernels refuse the larger link info (E2BIG)
+        const filter = kernelFeatures().taskIterFilter;
+        const out = it.readIter('iter_tasks', filter ? { pid: process.pid } : {}).toString();
         const onlyMine = out
           .trim()
           .split('\n')
@@ -218,11 +236,11 @@ export function detectCapabilities(): Capabilities {
         add(
           'task iterator',
           true,
-          onlyMine ? 'with pid filter (kernel ≥ 6.1)' : 'without pid filter',
+          filter && onlyMine ? 'with pid filter' : 'without pid filter (the sweeps filter in the program)',
           false,
           'taskIter'
         );
-        features.taskIterPid = onlyMine;
+        features.taskIterPid = filter && onlyMine;
       } catch (e) {
         add('task iterator', false, `${errText(e)}: dload sweeps /proc instead`, false, 'taskIter');
       } finally {
@@ -242,14 +260,13 @@ export function detectCapabilities(): Capabilities {
     'kprobes'
   );
 
-  const kallsyms = readOr('/proc/kallsyms', '').split('\n', 2)[0] ?? '';
-  const ksymsOk = /^[0-9a-f]{16} /.test(kallsyms) && !/^0{16} /.test(kallsyms);
+  const ksyms = kallsymsState();
   add(
     'kernel symbols',
-    ksymsOk,
-    ksymsOk
-      ? '/proc/kallsyms has addresses'
-      : `addresses hidden (kptr_restrict=${readOr('/proc/sys/kernel/kptr_restrict', '?')}): kernel frames stay unnamed`,
+    ksyms.ok,
+    ksyms.ok
+      ? `/proc/kallsyms has addresses (${ksyms.text} text symbols)`
+      : `addresses hidden (kptr_restrict=${readOr('/proc/sys/kernel/kptr_restrict', '?')}, ${ksyms.text} text symbols, none with an address): kernel frames stay unnamed`,
     false,
     'kallsyms'
   );
@@ -291,7 +308,53 @@ export function detectCapabilities(): Capabilities {
     'docker'
   );
 
-  return { kernel: os.release(), arch: os.arch(), checks, features, cgroupMode: mode };
+  return { kernel: os.release(), arch: os.arch(), checks, features, cgroupMode: mode, probes };
+}
+
+/** Whether kernel text symbols have real addresses. Per-CPU symbols sit at 0 whatever kptr_restrict
+ *  says, so the first lines prove nothing: look for a text symbol (t/T) with a non-zero address. */
+export function kallsymsState(file = '/proc/kallsyms'): { ok: boolean; text: number } {
+  let text = 0;
+  let ok = false;
+  for (const line of readOr(file, '').split('\n')) {
+    const t = line.charCodeAt(17);
+    if (t !== 84 && t !== 116) continue; // T / t
+    text++;
+    if (!ok && !line.startsWith('0000000000000000')) ok = true;
+  }
+  return { ok, text };
+}
+
+/** One of our BPF objects loaded (and where it matters attached) the way its owner does it. */
+export interface ProgramProbe {
+  ok: boolean;
+  /** what loaded (and with which variants), or the loader's/verifier's reason */
+  detail: string;
+  /** optional parts that cannot run here, each with why */
+  missing: string[];
+}
+
+function probeRun(fn: () => string | void): ProgramProbe {
+  try {
+    const detail = fn();
+    return { ok: true, detail: detail || 'loaded', missing: [] };
+  } catch (e) {
+    return { ok: false, detail: loadFailureReason(e), missing: [] };
+  }
+}
+
+function probeBlockIo(): ProgramProbe {
+  try {
+    const l = loadBlockIo({ stallNs: 100_000_000 });
+    try {
+      const used = l.outcomes.filter((o) => o.variant).map((o) => o.variant!);
+      return { ok: true, detail: `loaded and attached: ${used.join(', ')}`, missing: l.missing };
+    } finally {
+      l.close();
+    }
+  } catch (e) {
+    return { ok: false, detail: loadFailureReason(e), missing: [] };
+  }
 }
 
 function safe<T>(fn: () => T): T | null {

@@ -199,3 +199,14 @@ export class DstateIterators {
     this.obj = null;
   }
 }
+
+/** The iterators loaded and run once, as the dload sweep does (doctor). */
+export function probeDstate(): string {
+  const it = new DstateIterators();
+  try {
+    const counts = it.counts();
+    return `loaded; one sweep counted ${counts.reduce((n, c) => n + c.total, 0)} threads`;
+  } finally {
+    it.close();
+  }
+}

@@ -1,6 +1,7 @@
 // Memory evidence (bpf/memalloc.bpf.c): the per-process RSS sweep (a task iterator, one read for the
 // whole host) and the sampled page-allocation profiler (tp_btf/mm_page_alloc, sampled by bytes).
 import { openObject, le, type BpfObject, type BpfLink } from './native';
+import { loadFailureReason } from './variants';
 
 export const MEMALLOC_MAX_DEPTH = 127;
 const RSS_SIZE = 80; // struct memrss_rec
@@ -211,4 +212,34 @@ export class AllocSampler {
     this.obj?.close();
     this.obj = null;
   }
+}
+
+/** Both programs loaded (and the sampler attached for a moment) as memburst uses them (doctor). */
+export function probeMemalloc(): {
+  rss: { ok: boolean; detail: string; missing: string[] };
+  alloc: { ok: boolean; detail: string; missing: string[] };
+} {
+  const attempt = (fn: () => string) => {
+    try {
+      return { ok: true, detail: fn(), missing: [] };
+    } catch (e) {
+      return { ok: false, detail: loadFailureReason(e), missing: [] };
+    }
+  };
+  return {
+    rss: attempt(() => {
+      const it = new RssIterator();
+      try {
+        return `loaded; one sweep read ${it.sweep().length} processes`;
+      } finally {
+        it.close();
+      }
+    }),
+    alloc: attempt(() => {
+      const s = new AllocSampler({ samplePeriod: 1 << 20 });
+      s.start();
+      s.stop();
+      return 'loaded and attached (tp_btf/mm_page_alloc)';
+    }),
+  };
 }

@@ -246,3 +246,11 @@ export class OffCpuTracker {
     return out;
   }
 }
+
+/** The tracker started and stopped, as a dload capture does (doctor). */
+export function probeOffCpu(): string {
+  const t = new OffCpuTracker();
+  t.start();
+  t.stop();
+  return 'loaded and attached (sched_switch, sched_wakeup), seeded by the task iterator';
+}

@@ -77,6 +77,32 @@ function preallocateMaps(obj: BpfObject): void {
   }
 }
 
+/** profile.bpf.o opened and sized for this kernel, not loaded yet. */
+export function openProfileObject(): BpfObject {
+  const obj = openObject('profile');
+  try {
+    if (!kernelFeatures().nmiSafeAlloc) preallocateMaps(obj);
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+  return obj;
+}
+
+/** Load the sampler as a capture does and attach it for a moment (doctor). */
+export function probeProfiler(): string {
+  const obj = openProfileObject();
+  try {
+    obj.load();
+    obj.attachPerfEvent('profile_sample', { frequency: 1, event: 'cpu-clock', cpus: [0] }).destroy();
+    return kernelFeatures().nmiSafeAlloc
+      ? 'loaded and attached (cpu-clock)'
+      : 'loaded and attached (cpu-clock; preallocated maps: this kernel has no NMI-safe BPF allocator)';
+  } finally {
+    obj.close();
+  }
+}
+
 export class Profiler {
   private obj: BpfObject | null = null;
   private link: BpfLink | null = null;
@@ -100,7 +126,7 @@ export class Profiler {
 
   start(): void {
     if (this.obj) throw new Error('profiler already started');
-    const obj = openObject('profile');
+    const obj = openProfileObject();
     try {
       const { pid, cgroup } = this.opts;
       if (pid !== undefined) obj.setGlobal('filter_tgid', le.u32(pid));
@@ -112,7 +138,6 @@ export class Profiler {
         obj.setGlobal('filter_cgroup_id', le.u64(ino));
       }
       obj.setGlobal('include_idle', le.bool(!!this.opts.includeIdle));
-      if (!kernelFeatures().nmiSafeAlloc) preallocateMaps(obj);
       obj.setGlobal('kernel_only', le.bool(!!this.opts.kernelOnly));
       obj.load();
       this.link = this.attach(obj);

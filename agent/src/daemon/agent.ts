@@ -15,6 +15,7 @@ import { ContainerIndex } from '../tracers/containerIndex';
 import { Symbolizer } from '../profiles/symbols/symbolizer';
 import { Lookback } from '../tracers/cpu/lookback';
 import { detectCapabilities, type Capabilities } from '../bpf/capabilities';
+import { tracerSupport } from '../tracers/support';
 import { createLogger } from './log';
 import type { AgentFacade } from './facade';
 import type { CaptureAccepted, CaptureRequest, InfoResponse, TracerState } from '../api/schemas';
@@ -74,6 +75,7 @@ export class Agent implements AgentFacade {
     this.caps = detectCapabilities();
     for (const c of this.caps.checks.filter((x) => !x.ok && x.required))
       log.error({ check: c.name, detail: c.detail }, 'required capability missing');
+    const support = tracerSupport(this.caps);
     this.manager = new CaptureManager({
       store: this.store,
       metrics: this.metricsHub,
@@ -102,6 +104,12 @@ export class Agent implements AgentFacade {
       symbolizer,
       lookback: this.lookback,
     });
+    this.tracerRegistry.setSupport(support);
+    for (const [type, s] of Object.entries(support)) {
+      if (s.mode === 'off') log.error({ tracer: type, missing: s.missing }, 'tracer cannot capture on this kernel');
+      else if (s.mode === 'degraded')
+        log.warn({ tracer: type, missing: s.missing }, 'tracer runs with less evidence on this kernel');
+    }
   }
 
   static async start(opts: AgentOptions = {}): Promise<Agent> {

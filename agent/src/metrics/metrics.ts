@@ -20,6 +20,7 @@ export class AgentMetrics {
   readonly budgetUsed: Gauge;
   readonly detectorErrors: Counter<'tracer'>;
   readonly tickDuration: Histogram<'tracer'>;
+  readonly tracerSupport: Gauge<'type' | 'mode'>;
 
   constructor(store: () => StoreSizeSource | null, host: string) {
     const r = this.registry;
@@ -92,6 +93,12 @@ export class AgentMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
       registers: [r],
     });
+    this.tracerSupport = new Gauge({
+      name: 'autotracing_tracer_support',
+      help: 'What a tracer can do on this kernel: 1 for its mode (full, degraded: less evidence, off: cannot capture), 0 for the others',
+      labelNames: ['type', 'mode'],
+      registers: [r],
+    });
     // one stats() per scrape, not one per gauge
     let cached: { at: number; stats: ReturnType<StoreSizeSource['stats']> } | null = null;
     const stats = () => {
@@ -116,6 +123,11 @@ export class AgentMetrics {
   }
 
   private readonly detectorSeries = new Map<string, Set<string>>(); // "tracer\0scope" → metrics
+
+  /** Publish a tracer's support mode: every mode has a series, so alerts see changes from 0 to 1. */
+  setSupport(type: string, mode: 'full' | 'degraded' | 'off'): void {
+    for (const m of ['full', 'degraded', 'off'] as const) this.tracerSupport.set({ type, mode: m }, m === mode ? 1 : 0);
+  }
 
   /** Publish one detector reading (value next to its baseline and threshold). */
   setDetector(tracer: string, metric: string, scope: string, value: number, baseline: number, threshold: number): void {

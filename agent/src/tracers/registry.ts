@@ -1,7 +1,7 @@
 // The five tracers of an agent, built from the config and reconfigured in place on reload/PATCH.
 import type { TracersConfig } from '../config';
 import { TRACER_TYPES, type TracerType } from '../events/event';
-import type { TracerState } from '../api/schemas';
+import type { TracerState, TracerSupport } from '../api/schemas';
 import type { Tracer, TracerEnv, CommonTracerConfig } from './tracer';
 import { CpusysTracer } from './cpusys';
 import { CpuidleTracer } from './cpuidle';
@@ -21,6 +21,11 @@ export class TracerRegistry {
     add('dload', new DloadTracer(config.dload, env));
     add('memburst', new MemburstTracer(config.memburst, env));
     add('iotracing', new IotracingTracer(config.iotracing, env));
+  }
+
+  /** What each tracer can do on this kernel (from the capability probes). */
+  setSupport(support: Record<TracerType, TracerSupport>): void {
+    for (const t of TRACER_TYPES) this.tracers.get(t)!.setSupport(support[t]);
   }
 
   get(type: TracerType): Tracer<CommonTracerConfig> {

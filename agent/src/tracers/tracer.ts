@@ -7,7 +7,7 @@ import type { CaptureManager, CapturePlan } from '../capture/manager';
 import { CaptureError } from '../capture/errors';
 import type { AgentMetrics } from '../metrics/metrics';
 import type { ContainerRef, TracerType, Trigger } from '../events/event';
-import type { TracerState } from '../api/schemas';
+import type { TracerState, TracerSupport } from '../api/schemas';
 import { Cooldowns } from './detector';
 import type { ContainerIndex } from './containerIndex';
 import type { Symbolizer } from '../profiles/symbols/symbolizer';
@@ -65,6 +65,8 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
   protected readonly cooldowns = new Cooldowns();
   protected readouts = new Map<string, DetectorReadout>();
   lastTriggerAt: number | null = null;
+  /** what this kernel lets the tracer do (tracers/support.ts); off: the detector runs, captures are refused */
+  protected support: TracerSupport = { mode: 'full', missing: [] };
   private timer: NodeJS.Timeout | null = null;
   private errorLoggedAt = 0;
 
@@ -88,6 +90,19 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
     this.config = config;
     this.reconfigured();
     if (wasRunning) this.start();
+  }
+
+  setSupport(s: TracerSupport): void {
+    this.support = s;
+    this.env.metrics.setSupport(this.type, s.mode);
+  }
+
+  private unsupported(): CaptureError | null {
+    if (this.support.mode !== 'off') return null;
+    return new CaptureError(
+      'UNAVAILABLE',
+      `the ${this.type} tracer cannot capture on this kernel: ${this.support.missing.join('; ')}`
+    );
   }
 
   /** hook: thresholds changed */
@@ -138,6 +153,11 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
         this.env.metrics.refused.inc({ type: this.type, reason: 'COOLDOWN' });
         continue;
       }
+      const off = this.unsupported();
+      if (off) {
+        this.env.metrics.refused.inc({ type: this.type, reason: off.code });
+        break;
+      }
       try {
         this.env.manager.start(this.plan(c, false, this.config.duration));
         this.cooldowns.start(c.scope, now, this.config.cooldown);
@@ -158,6 +178,8 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
   manual(req: ManualRequest): { id: string; done: Promise<unknown> } {
     if (!this.implemented)
       throw new CaptureError('NOT_IMPLEMENTED', `the ${this.type} tracer cannot capture on this agent yet`);
+    const off = this.unsupported();
+    if (off) throw off;
     const now = Date.now();
     const c = this.manualCandidate(req, now);
     return this.env.manager.start(this.plan(c, true, req.durationMs ?? this.config.duration));
@@ -189,6 +211,7 @@ export abstract class Tracer<C extends CommonTracerConfig = CommonTracerConfig> 
       detector: [...this.readouts.values()].map((r) => ({ ...r })),
       lastTriggerAt: this.lastTriggerAt,
       cooldownUntil: this.cooldowns.latest(now),
+      support: { mode: this.support.mode, missing: [...this.support.missing] },
     };
   }
 }

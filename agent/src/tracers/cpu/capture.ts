@@ -3,7 +3,9 @@
 // command line and container), how much user and sys time each used, which kernel functions burned
 // the time — all measured over the same window.
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Profiler, type CgroupFilter, type SampleWindow, type RawSample } from '../../bpf/profiler';
+import { loadFailureReason } from '../../bpf/variants';
 import { buildCpuProfile, type ProcessCpu } from '../../profiles/cpuProfile';
 import { collectWindow } from '../../profiles/collect';
 import type { Profile } from '../../profiles/model';
@@ -95,6 +97,24 @@ export function containerOfCgroupId(
   return hierarchy === 'unified' ? (id) => resolver.resolve(-1n, id) : (id) => resolver.resolve(id, -1n);
 }
 
+/** The window's length with no samples (the sampler could not load). */
+async function idleWindow(durationMs: number, frequency: number, signal?: AbortSignal): Promise<SampleWindow> {
+  const startedAt = Date.now();
+  try {
+    await sleep(durationMs, undefined, { signal });
+  } catch {
+    /* aborted: the window ends now */
+  }
+  return {
+    startedAt,
+    endedAt: Date.now(),
+    frequency,
+    event: 'cpu-clock',
+    samples: [],
+    stats: { samples: 0, filtered: 0, lostStacks: 0, lostCounts: 0 },
+  };
+}
+
 export async function captureCpu(
   ctx: CaptureContext,
   env: TracerEnv,
@@ -107,10 +127,19 @@ export async function captureCpu(
     cgroup: opts.cgroup,
     recordHierarchy: opts.recordHierarchy,
   });
-  profiler.start();
+  let sampling = true;
+  try {
+    profiler.start();
+  } catch (e) {
+    // no flame graph on this kernel: the processes' CPU from /proc is still evidence
+    sampling = false;
+    ctx.degrade(`no flame graph: the CPU sampler did not load (${loadFailureReason(e)})`);
+  }
   const t0 = Date.now();
   // drains every second, remembering the maps of processes seen; on shutdown keeps what it has
-  const window = await collectWindow(profiler, ctx.durationMs, { symbolizer: env.symbolizer, signal: ctx.signal });
+  const window = sampling
+    ? await collectWindow(profiler, ctx.durationMs, { symbolizer: env.symbolizer, signal: ctx.signal })
+    : await idleWindow(ctx.durationMs, opts.frequency, ctx.signal);
   const elapsed = Date.now() - t0;
   const endPids = opts.pids?.() ?? undefined;
   const endSnap = snapshotProcesses(endPids ?? undefined);
