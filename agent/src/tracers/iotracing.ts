@@ -140,8 +140,8 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
     this.detector.reconfigure(this.config);
   }
 
-  private wholeDisks(now: number): BlockDevice[] {
-    if (now - this.devicesAt >= DEVICE_REFRESH_MS || now < this.devicesAt) {
+  private wholeDisks(now: number, fresh = false): BlockDevice[] {
+    if (fresh || now - this.devicesAt >= DEVICE_REFRESH_MS || now < this.devicesAt) {
       // detached loop devices and empty drives have size 0
       this.devices = this.readDevices().filter((d) => d.sizeBytes === null || d.sizeBytes > 0);
       this.devicesAt = now;
@@ -216,8 +216,9 @@ export class IotracingTracer extends Tracer<IotracingConfig> {
     const cfg = this.config;
     const env = this.env;
     const detail = c.detail as IoDetail | undefined;
+    // a manual capture covers the disks there are now, one attached since the last refresh included
     const watched = () =>
-      this.wholeDisks(Date.now())
+      this.wholeDisks(Date.now(), true)
         .filter((d) => this.detector.watches(d.name))
         .map((d) => d.name);
     return {
