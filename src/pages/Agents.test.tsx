@@ -36,7 +36,24 @@ describe('Agents', () => {
     installFakeBackend({
       agents: () => ({
         agents: [
-          { ...rec, tracers: rec.tracers!.map((t) => (t.type === 'memburst' ? { ...t, enabled: false } : t)) },
+          {
+            ...rec,
+            tracers: rec.tracers!.map((t) =>
+              t.type === 'memburst'
+                ? { ...t, enabled: false }
+                : t.type === 'iotracing'
+                  ? {
+                      ...t,
+                      support: {
+                        mode: 'degraded' as const,
+                        missing: ['files: blockio.bpf.o fs_read: EINVAL (verifier)'],
+                      },
+                    }
+                  : t.type === 'cpusys'
+                    ? { ...t, support: { mode: 'off' as const, missing: ['profile.bpf.o: EPERM'] } }
+                    : t
+            ),
+          },
           {
             ...rec,
             name: 'node-c',
@@ -60,6 +77,10 @@ describe('Agents', () => {
     await waitFor(() => expect(screen.getAllByTestId('agent-row')).toHaveLength(2));
     const [a, c] = screen.getAllByTestId('agent-row');
     expect(a).toHaveTextContent('memburst (off)');
+    // what the kernel lets a tracer do, with the reason in reach
+    expect(within(a).getByTestId('tracer-support-iotracing')).toHaveTextContent('iotracing (degraded on this kernel)');
+    expect(within(a).getByTestId('tracer-support-cpusys')).toHaveTextContent('cpusys (off on this kernel)');
+    expect(within(a).queryByTestId('tracer-support-dload')).toBeNull();
     expect(within(c).getByTestId('agent-error')).toHaveTextContent('unreachable');
     expect(within(c).getByTestId('agent-error')).toHaveTextContent('connect ECONNREFUSED 10.0.0.13:19704');
   });

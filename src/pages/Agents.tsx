@@ -64,6 +64,38 @@ function capabilityBadges(caps: Record<string, unknown>) {
   return checks ? [...badges, checksBadge(checks)] : badges;
 }
 
+type TracerStatus = NonNullable<AgentStatus['tracers']>[number];
+
+/** A tracer: off by config, or what this agent's kernel lets it do (degraded or off, with why in the tooltip). */
+function TracerBadge({ t }: { t: TracerStatus }) {
+  const mode = t.support?.mode ?? 'full';
+  const note = !t.implemented ? ' (n/a)' : !t.enabled ? ' (off)' : mode !== 'full' ? ` (${mode} on this kernel)` : '';
+  const color = !t.implemented
+    ? 'darkgrey'
+    : !t.enabled
+      ? 'orange'
+      : mode === 'off'
+        ? 'red'
+        : mode === 'degraded'
+          ? 'orange'
+          : 'blue';
+  const badge = (
+    <Badge
+      color={color}
+      text={`${t.type}${note}`}
+      icon={t.enabled && mode !== 'full' ? 'exclamation-triangle' : undefined}
+    />
+  );
+  if (!t.support?.missing.length) {
+    return badge;
+  }
+  return (
+    <Tooltip content={<pre style={{ whiteSpace: 'pre-wrap', margin: 0 }}>{t.support.missing.join('\n')}</pre>}>
+      <span data-testid={`tracer-support-${t.type}`}>{badge}</span>
+    </Tooltip>
+  );
+}
+
 function AgentRow({ a }: { a: AgentStatus }) {
   const s = useStyles2(getStyles);
   return (
@@ -103,11 +135,7 @@ function AgentRow({ a }: { a: AgentStatus }) {
       <td className={s.badges}>{a.capabilities && capabilityBadges(a.capabilities)}</td>
       <td className={s.badges}>
         {a.tracers?.map((t) => (
-          <Badge
-            key={t.type}
-            color={!t.implemented ? 'darkgrey' : t.enabled ? 'blue' : 'orange'}
-            text={`${t.type}${!t.implemented ? ' (n/a)' : t.enabled ? '' : ' (off)'}`}
-          />
+          <TracerBadge key={t.type} t={t} />
         ))}
       </td>
     </tr>
