@@ -2,7 +2,8 @@
 # Idempotent set-up of a fresh Debian 12 / Ubuntu machine, as root: Debian packages, kernel
 # filesystems (tracefs, bpffs), npm packages from the lockfile, and every build the agent needs.
 #   scripts/setup.sh            what `npm run agent -- run` needs
-#   scripts/setup.sh --tests    also what the tests need (chromium, fio, the Grafana plugin build)
+#   scripts/setup.sh --tests    also what the tests need (chromium, fio, QEMU for the kernel matrix,
+#                               the Grafana plugin build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 pkgs=(clang llvm libbpf-dev libelf-dev libdw-dev zlib1g-dev pkg-config make g++ python3 e2fsprogs util-linux iproute2 procps)
 if grep -qi ubuntu /etc/os-release; then pkgs+=(linux-tools-common "linux-tools-$(uname -r)"); else pkgs+=(bpftool); fi
-if [[ $FOR_TESTS -eq 1 ]]; then pkgs+=(stress-ng fio xfsprogs chromium linux-perf openssl); fi
+if [[ $FOR_TESTS -eq 1 ]]; then
+  pkgs+=(stress-ng fio xfsprogs chromium linux-perf openssl)
+  # the kernel matrix: Debian's kernels booted under QEMU by run-kernel.sh (TCG, no KVM needed)
+  pkgs+=(qemu-system-x86 kmod cpio busybox-static xz-utils zstd)
+fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -49,7 +49,11 @@ ${extra}`
 }
 
 /** Start `agent run --config FILE` and wait until it listens. */
-export async function startDaemon(dir: string, configFile = path.join(dir, 'agent.yaml')): Promise<Daemon> {
+export async function startDaemon(
+  dir: string,
+  configFile = path.join(dir, 'agent.yaml'),
+  opts: { startTimeoutMs?: number } = {}
+): Promise<Daemon> {
   const child = spawn(process.execPath, [CLI(), 'run', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AUTOTRACING_LOG_JSON: '1' },
@@ -94,7 +98,7 @@ export async function startDaemon(dir: string, configFile = path.join(dir, 'agen
         reject(new Error(`daemon exited (${code}) before the expected log line; stderr: ${stderr}`));
       });
     });
-  const started = await waitLog((l) => l.msg === 'agent started');
+  const started = await waitLog((l) => l.msg === 'agent started', opts.startTimeoutMs);
   const url = `http://${String(started.listen)}`;
   const api = (p: string, init: RequestInit & { token?: string | null } = {}) => {
     const token = init.token === undefined ? ADMIN_TOKEN : init.token;
