@@ -1,5 +1,6 @@
 // Our protocol definitions must match the upstream wire schemas field by field. The table below is
-// transcribed from grafana-plugin-sdk-go proto/backend.proto (package pluginv2) and go-plugin's
+// transcribed from grafana-plugin-sdk-go proto/backend.proto (package pluginv2, as of v0.296: `format` came
+// in v0.290 as QueryDataRequest 4 / DataResponse 6, `namespace` after it) and go-plugin's
 // grpc_controller.proto / grpc_stdio.proto and grpc.health.v1, independently of protos.ts.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -30,6 +31,7 @@ const FIELDS: Record<string, Record<string, [number, string]>> = {
     pluginVersion: [7, 'string'],
     userAgent: [8, 'string'],
     apiVersion: [9, 'string'],
+    namespace: [10, 'string'],
   },
   'pluginv2.User': { login: [1, 'string'], name: [2, 'string'], email: [3, 'string'], role: [4, 'string'] },
   'pluginv2.TimeRange': { fromEpochMS: [1, 'int64'], toEpochMS: [2, 'int64'] },
@@ -45,7 +47,7 @@ const FIELDS: Record<string, Record<string, [number, string]>> = {
     pluginContext: [1, 'PluginContext'],
     headers: [2, 'string'],
     queries: [3, 'DataQuery'],
-    format: [7, 'DataFrameFormat'],
+    format: [4, 'DataFrameFormat'],
   },
   'pluginv2.QueryDataResponse': { responses: [1, 'DataResponse'] },
   'pluginv2.DataResponse': {
@@ -54,7 +56,7 @@ const FIELDS: Record<string, Record<string, [number, string]>> = {
     jsonMeta: [3, 'bytes'],
     status: [4, 'int32'],
     errorSource: [5, 'string'],
-    format: [7, 'DataFrameFormat'],
+    format: [6, 'DataFrameFormat'],
   },
   'pluginv2.CheckHealthRequest': { pluginContext: [1, 'PluginContext'], headers: [2, 'string'] },
   'pluginv2.CheckHealthResponse': { status: [1, 'HealthStatus'], message: [2, 'string'], jsonDetails: [3, 'bytes'] },

@@ -107,6 +107,7 @@ message PluginContext {
   string pluginVersion = 7;
   string userAgent = 8;
   string apiVersion = 9;
+  string namespace = 10;
 }
 
 // ---- Resource ----
@@ -159,7 +160,7 @@ message QueryDataRequest {
   PluginContext pluginContext = 1;
   map<string, string> headers = 2;
   repeated DataQuery queries = 3;
-  DataFrameFormat format = 7;
+  DataFrameFormat format = 4;
 }
 
 message DataResponse {
@@ -168,7 +169,7 @@ message DataResponse {
   bytes jsonMeta = 3;
   int32 status = 4;
   string errorSource = 5;
-  DataFrameFormat format = 7;
+  DataFrameFormat format = 6;
 }
 
 message QueryDataResponse {
