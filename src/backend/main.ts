@@ -32,13 +32,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     if (exiting) return;
     exiting = true;
     log.info('exiting', { reason: why });
-    try {
-      server.stop();
-    } finally {
+    const leave = () => {
       // stderr is a pipe: flush the last line, then leave without waiting for sockets to drain
       process.stderr.write('', () => process.exit(code));
       setTimeout(() => process.exit(code), 200).unref();
-    }
+    };
+    // the replies in flight (Shutdown's own) go out before the server closes
+    server.stop().then(leave, leave);
   };
   const server = new PluginServer({ log, onShutdown: () => exit(0, 'shutdown') });
 

@@ -272,15 +272,19 @@ export class PluginProcess {
     });
   }
 
-  /** plugin.GRPCController/Shutdown, then the time until the process exited (ms). */
-  async shutdown(): Promise<{ exitMs: number; code: number | null }> {
+  /** plugin.GRPCController/Shutdown, then the time until the process exited (ms) and whether it answered. */
+  async shutdown(): Promise<{ exitMs: number; code: number | null; answered: boolean; error?: string }> {
     const t0 = performance.now();
-    await unary(this.c(SERVICES.controller), 'Shutdown', {}).catch(() => undefined);
+    let error: string | undefined;
+    const answered = await unary(this.c(SERVICES.controller), 'Shutdown', {}).then(
+      () => true,
+      (e: unknown) => ((error = e instanceof Error ? e.message : String(e)), false)
+    );
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await this.exited;
     clearTimeout(timer);
     this.closeClients();
-    return { exitMs: this.exit!.at - t0, code: this.exit!.code };
+    return { exitMs: this.exit!.at - t0, code: this.exit!.code, answered, error };
   }
 
   closeClients(): void {

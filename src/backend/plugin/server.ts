@@ -108,7 +108,8 @@ export class PluginServer {
         log.info('shutdown requested by the plugin host');
         this.shuttingDown = true;
         cb(null, {});
-        // answer first, then leave: the host waits for the exit (and kills us after 2 s otherwise)
+        // answer first, then leave: stop() waits for this reply to go out before the server closes
+        // (the host waits for the exit, and kills us after 2 s otherwise)
         setImmediate(() => this.opts.onShutdown());
       },
     });
@@ -230,11 +231,25 @@ export class PluginServer {
     });
   }
 
-  stop(): void {
+  /**
+   * Ends the held stdio streams, lets calls in flight (the Shutdown reply among them) finish, then
+   * closes; a call that does not finish within `graceMs` is cut.
+   */
+  stop(graceMs = 500): Promise<void> {
     this.shuttingDown = true;
     for (const s of this.stdioStreams) s.end();
     this.stdioStreams.clear();
     this.instances.disposeAll();
-    this.server.forceShutdown();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      force.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
   }
 }
