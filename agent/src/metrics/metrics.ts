@@ -2,6 +2,12 @@
 // capture counts (a real capture count, not Huatuo's hit count), detector values next to their
 // thresholds and baselines, store size, and the agent's own cost.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { EVENT_STATUSES, TRACER_TYPES } from '../events/event';
+import { CAPTURE_ERROR_HTTP_STATUS, type CaptureErrorCode } from '../capture/errors';
+
+/** A capture's final statuses: what autotracing_captures_total counts. */
+const FINAL_STATUSES = EVENT_STATUSES.filter((s) => s !== 'capturing');
+const REFUSAL_CODES = Object.keys(CAPTURE_ERROR_HTTP_STATUS) as CaptureErrorCode[];
 
 export interface StoreSizeSource {
   stats(): { events: number; profiles: number; fileBytes: number };
@@ -26,6 +32,10 @@ export class AgentMetrics {
     const r = this.registry;
     r.setDefaultLabels({ host });
     collectDefaultMetrics({ register: r, prefix: 'autotracing_agent_' });
+    // prom-client's gauges named *_total break Prometheus' naming rules (promtool flags them); the
+    // same counts stay in their per-type gauges (autotracing_agent_nodejs_active_handles{type})
+    for (const g of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
+      r.removeSingleMetric(`autotracing_agent_nodejs_${g}`);
     this.captures = new Counter({
       name: 'autotracing_captures_total',
       help: 'Captures finished, by tracer type and final status (complete, partial, failed)',
@@ -99,6 +109,17 @@ export class AgentMetrics {
       labelNames: ['type', 'mode'],
       registers: [r],
     });
+    // Every series an alert may watch exists at 0 from the first scrape: a series born at 1 is
+    // invisible to increase()/rate(), so the first capture of a type would never fire an alert.
+    for (const type of TRACER_TYPES) {
+      for (const status of FINAL_STATUSES) this.captures.inc({ type, status }, 0);
+      for (const reason of REFUSAL_CODES) this.refused.inc({ type, reason }, 0);
+      this.triggers.inc({ type }, 0);
+      this.detectorErrors.inc({ tracer: type }, 0);
+      this.captureDuration.zero({ type });
+      this.tickDuration.zero({ tracer: type });
+      this.capturesInFlight.set({ type }, 0);
+    }
     // one stats() per scrape, not one per gauge
     let cached: { at: number; stats: ReturnType<StoreSizeSource['stats']> } | null = null;
     const stats = () => {
