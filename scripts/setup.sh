@@ -23,7 +23,7 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 pkgs=(clang llvm libbpf-dev libelf-dev libdw-dev zlib1g-dev pkg-config make g++ python3 e2fsprogs util-linux iproute2 procps)
 if grep -qi ubuntu /etc/os-release; then pkgs+=(linux-tools-common "linux-tools-$(uname -r)"); else pkgs+=(bpftool); fi
 if [[ $FOR_TESTS -eq 1 ]]; then
-  pkgs+=(stress-ng fio xfsprogs chromium linux-perf openssl)
+  pkgs+=(stress-ng fio xfsprogs chromium linux-perf openssl prometheus)
   # the kernel matrix: Debian's kernels booted under QEMU by run-kernel.sh (TCG, no KVM needed)
   pkgs+=(qemu-system-x86 kmod cpio busybox-static xz-utils zstd)
 fi
