@@ -26,6 +26,8 @@ if [[ $FOR_TESTS -eq 1 ]]; then
   pkgs+=(stress-ng fio xfsprogs chromium linux-perf openssl prometheus)
   # the kernel matrix: Debian's kernels booted under QEMU by run-kernel.sh (TCG, no KVM needed)
   pkgs+=(qemu-system-x86 kmod cpio busybox-static xz-utils zstd)
+  # the arm64 backend executable, run under user-mode emulation with the aarch64 glibc
+  pkgs+=(qemu-user libc6-arm64-cross libstdc++6-arm64-cross)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -160,13 +160,15 @@ export class PluginProcess {
 
   constructor(readonly child: ChildProcess) {}
 
+  /** `executable` is a path, or a command line ending in one (an emulator running another CPU's build). */
   static async start(
-    executable: string,
+    executable: string | string[],
     env: Record<string, string> = GRAFANA_ENV,
     timeoutMs = 15_000
   ): Promise<PluginProcess> {
     const startedAt = performance.now();
-    const child = spawn(executable, [], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...args] = typeof executable === 'string' ? [executable] : executable;
+    const child = spawn(cmd!, args, { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
     const p = new PluginProcess(child);
     p.startedAt = startedAt;
     p.exited = new Promise((resolve) => {
