@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AutotracingEvent } from '../../agent/src/events/event';
 import { ROOT } from './workloads';
 
 export const READ_TOKEN = 'read-token-0123456789abcdef';
@@ -19,6 +21,10 @@ export interface Daemon {
   /** GET/POST with the admin token unless one is given */
   api(pathname: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
   json<T>(pathname: string, init?: RequestInit & { token?: string | null }): Promise<T>;
+  /** POST /api/v1/captures; the accepted event's id (anything but 202 throws with the body) */
+  capture(body: object): Promise<string>;
+  /** the event once its capture has ended (complete, partial or failed) */
+  finished(id: string, timeoutMs?: number): Promise<AutotracingEvent>;
   /** run the CLI against this daemon */
   cli(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }>;
   signal(sig: NodeJS.Signals): void;
@@ -107,6 +113,11 @@ export async function startDaemon(
     if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
     return fetch(url + p, { ...init, headers });
   };
+  const json = async <T>(p: string, init?: RequestInit & { token?: string | null }) => {
+    const r = await api(p, init);
+    if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  };
   return {
     url,
     dir,
@@ -114,10 +125,21 @@ export async function startDaemon(
     child,
     logs,
     api,
-    async json<T>(p: string, init?: RequestInit & { token?: string | null }) {
-      const r = await api(p, init);
-      if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
-      return (await r.json()) as T;
+    json,
+    async capture(body) {
+      const r = await api('/api/v1/captures', { method: 'POST', body: JSON.stringify(body) });
+      const text = await r.text();
+      if (r.status !== 202) throw new Error(`POST /api/v1/captures ${JSON.stringify(body)}: HTTP ${r.status} ${text}`);
+      return (JSON.parse(text) as { id: string }).id;
+    },
+    async finished(id, timeoutMs = 60_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const e = await json<AutotracingEvent>(`/api/v1/events/${id}`);
+        if (e.status !== 'capturing') return e;
+        if (Date.now() > end) throw new Error(`event ${id} still capturing after ${timeoutMs} ms`);
+        await sleep(200);
+      }
     },
     cli(args) {
       return new Promise((resolve) => {

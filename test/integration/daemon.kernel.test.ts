@@ -11,7 +11,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import { fromPprof } from '../../agent/src/profiles/pprof';
 import type { AutotracingEvent } from '../../agent/src/events/event';
 import type { NestedFlamegraph, TracersResponse } from '../../agent/src/api/schemas';
-import { startDaemon, tempDir, writeConfig, READ_TOKEN, type Daemon } from '../helpers/daemon';
+import { startDaemon, tempDir, writeConfig, READ_TOKEN } from '../helpers/daemon';
 import { spinner } from '../helpers/workloads';
 
 // detection is tested per tracer elsewhere; here captures are asked for, so results do not depend on load
@@ -22,22 +22,6 @@ const NO_DETECTION = `tracers:
   memburst: { enabled: false }
   iotracing: { enabled: false }
 `;
-
-async function capture(d: Daemon, body: object): Promise<string> {
-  const r = await d.api('/api/v1/captures', { method: 'POST', body: JSON.stringify(body) });
-  assert.equal(r.status, 202, await r.clone().text());
-  return ((await r.json()) as { id: string }).id;
-}
-
-async function until(d: Daemon, id: string, timeoutMs = 20_000): Promise<AutotracingEvent> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const e = await d.json<AutotracingEvent>(`/api/v1/events/${id}`);
-    if (e.status !== 'capturing') return e;
-    if (Date.now() > end) throw new Error(`event ${id} still capturing`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function integrity(dir: string): string {
   const db = new Database(path.join(dir, 'data', 'events.db'), { readonly: true });
@@ -145,9 +129,9 @@ test('SIGTERM during a capture: it ends partial, the database closes clean, a re
   writeConfig(dir, NO_DETECTION);
   let d = await startDaemon(dir);
   try {
-    const done = await capture(d, { type: 'cpusys', durationMs: 1000 });
-    await until(d, done);
-    const inFlight = await capture(d, { type: 'cpusys', durationMs: 30_000 });
+    const done = await d.capture({ type: 'cpusys', durationMs: 1000 });
+    await d.finished(done, 20_000);
+    const inFlight = await d.capture({ type: 'cpusys', durationMs: 30_000 });
     await new Promise((r) => setTimeout(r, 1500));
     d.signal('SIGTERM');
     assert.equal(await d.waitExit(), 0);
@@ -174,14 +158,14 @@ test('kill -9 during a burst of captures: integrity ok, every event reported com
     const reportedComplete = new Set<string>();
     const inFlight: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const id = await capture(d, { type: 'cpusys', durationMs: 300 });
+      const id = await d.capture({ type: 'cpusys', durationMs: 300 });
       inFlight.push(id);
-      const e = await until(d, id);
+      const e = await d.finished(id, 20_000);
       if (e.status === 'complete') reportedComplete.add(id);
     }
     // two more in flight when the process dies
-    inFlight.push(await capture(d, { type: 'cpusys', durationMs: 5000 }));
-    inFlight.push(await capture(d, { type: 'cpusys', durationMs: 5000 }));
+    inFlight.push(await d.capture({ type: 'cpusys', durationMs: 5000 }));
+    inFlight.push(await d.capture({ type: 'cpusys', durationMs: 5000 }));
     await new Promise((r) => setTimeout(r, 700));
     d.signal('SIGKILL');
     await d.waitExit();

@@ -22,14 +22,7 @@ const NO_DETECTION = `tracers:
 `;
 
 async function capture(d: Daemon, body: object): Promise<AutotracingEvent> {
-  const r = await d.api('/api/v1/captures', { method: 'POST', body: JSON.stringify(body) });
-  assert.equal(r.status, 202, await r.clone().text());
-  const { id } = (await r.json()) as { id: string };
-  for (;;) {
-    const e = await d.json<AutotracingEvent>(`/api/v1/events/${id}`);
-    if (e.status !== 'capturing') return e;
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  return d.finished(await d.capture(body));
 }
 
 function frames(res: QueryDataResponse, refId: string): DecodedFrame[] {

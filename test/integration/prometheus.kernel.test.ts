@@ -9,7 +9,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AutotracingEvent } from '../../agent/src/api/schemas';
 import { startDaemon, tempDir, writeConfig, type Daemon } from '../helpers/daemon';
 import { ROOT } from '../helpers/workloads';
 
@@ -111,16 +110,7 @@ scrape_configs:
       assert.deepEqual(firingBefore.alerts, [], 'nothing fires before the capture');
 
       // the first capture of the type
-      const r = await d.api('/api/v1/captures', {
-        method: 'POST',
-        body: JSON.stringify({ type: 'cpusys', durationMs: 1000 }),
-      });
-      assert.equal(r.status, 202, await r.clone().text());
-      const { id } = (await r.json()) as { id: string };
-      const ev = await until('the capture finished', 60_000, async () => {
-        const e = await d!.json<AutotracingEvent>(`/api/v1/events/${id}`);
-        return e.status === 'capturing' ? null : e;
-      });
+      const ev = await d.finished(await d.capture({ type: 'cpusys', durationMs: 1000 }));
       assert.equal(ev.status, 'complete', ev.error ?? '');
 
       const alert = await until('AutotracingCapture firing', 60_000, async () => {

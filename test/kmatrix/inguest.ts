@@ -114,29 +114,13 @@ function layoutCgroup(l: (typeof LAYOUTS)[keyof typeof LAYOUTS]): TestCgroup {
   return cg;
 }
 
-async function capture(body: object): Promise<string> {
-  const r = await daemon.api('/api/v1/captures', { method: 'POST', body: JSON.stringify(body) });
-  assert.equal(r.status, 202, await r.clone().text());
-  return ((await r.json()) as { id: string }).id;
-}
-
-async function finished(id: string, timeoutMs = 60_000): Promise<AutotracingEvent> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const e = await daemon.json<AutotracingEvent>(`/api/v1/events/${id}`);
-    if (e.status !== 'capturing') return e;
-    if (Date.now() > end) throw new Error(`event ${id} still capturing after ${timeoutMs} ms`);
-    await sleep(250);
-  }
-}
-
 /** The first completed event of a type whose time is after `since`. */
 async function triggered(type: string, since: number, timeoutMs: number): Promise<AutotracingEvent> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const list = await daemon.json<{ events: AutotracingEvent[] }>(`/api/v1/events?type=${type}&from=${since}`);
     const e = list.events.find((x) => x.time >= since);
-    if (e) return finished(e.id);
+    if (e) return daemon.finished(e.id);
     if (Date.now() > end) {
       const tracers = await daemon.json<{ tracers: unknown[] }>('/api/v1/tracers');
       throw new Error(`no ${type} event within ${timeoutMs} ms; tracers: ${JSON.stringify(tracers).slice(0, 2000)}`);
@@ -202,8 +186,8 @@ test('cpusys: the sys-heavy process and its syscall path in named kernel frames;
   const spin = spinner(60);
   try {
     await sleep(1500);
-    const id = await capture({ type: 'cpusys', durationMs: 4000 });
-    const ev = await finished(id);
+    const id = await daemon.capture({ type: 'cpusys', durationMs: 4000 });
+    const ev = await daemon.finished(id);
     assert.equal(ev.status, 'complete', ev.error ?? '');
     const data = ev.data as {
       profile: { durationMs: number; lostSamples: number };
@@ -325,8 +309,8 @@ test('memburst, docker (systemd driver) on cgroup v2: the grower is named with i
   const grower = inCgroup(cg.procs, `${workload('memgrow')} 1536 150 30`);
   try {
     await sleep(500);
-    const id = await capture({ type: 'memburst', durationMs: 4000 });
-    const ev = await finished(id);
+    const id = await daemon.capture({ type: 'memburst', durationMs: 4000 });
+    const ev = await daemon.finished(id);
     assert.equal(ev.status, 'complete', ev.error ?? '');
     const data = ev.data as { source: { rss: string; alloc: string | null }; topGrowers: GrowerRow[] };
     assert.deepEqual(data.source, { rss: 'bpf', alloc: 'bpf' }, 'both BPF programs load on this kernel');
@@ -371,8 +355,8 @@ test('iotracing, kubepods (cgroupfs driver) on cgroup v2: ext4 direct IO names t
       `fio --thread --ioengine=libaio --direct=1 --time_based --runtime=30 --name=w --filename=${file} --size=32M --rw=randwrite --bs=256k --iodepth=4`
     );
     await sleep(1500);
-    const id = await capture({ type: 'iotracing', durationMs: 4000 });
-    const ev = await finished(id);
+    const id = await daemon.capture({ type: 'iotracing', durationMs: 4000 });
+    const ev = await daemon.finished(id);
     assert.equal(ev.status, 'complete', ev.error ?? '');
     const data = ev.data as {
       window: { missing: string[]; devices: string[] };
